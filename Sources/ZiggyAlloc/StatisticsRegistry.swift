@@ -1,0 +1,116 @@
+import CZiggyShims
+import Glibc
+import Synchronization
+
+/// The slow paths of ``StatisticsRecorder``: creating and retiring records, filling a thread's
+/// record cache, and releasing a thread's cache when it exits. Everything here runs under one
+/// lock; the fast paths never take it.
+///
+/// A record is referenced by its recorder and by every thread cache slot that holds it, and is
+/// freed when the last reference goes, so a cached record pointer is always valid.
+@usableFromInline
+enum StatisticsRegistry {
+    struct State: ~Copyable {
+        var records: [UInt64: UnsafeMutablePointer<zg_stats>] = [:]
+        var nextID: UInt64 = 1
+    }
+
+    nonisolated(unsafe) private static var state = State()
+    private static let lock = Mutex<Void>(())
+
+    /// Thread-exit hook: the destructor of this key releases the exiting thread's cache.
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key) { table in
+            guard let table else { return }
+            StatisticsRegistry.releaseThread(table.assumingMemoryBound(to: zg_thread.self))
+        }
+        precondition(rc == 0, "ZiggyAlloc: pthread_key_create failed (\(rc))")
+        return key
+    }()
+
+    static func register() -> (UInt64, UnsafeMutablePointer<zg_stats>) {
+        lock.withLock { _ in
+            let thread = currentThreadLocked()
+            var raw: UnsafeMutableRawPointer?
+            let rc = posix_memalign(&raw, 64, MemoryLayout<zg_stats>.stride)
+            precondition(rc == 0 && raw != nil, "ZiggyAlloc: cannot allocate a statistics record")
+            let record = raw!.bindMemory(to: zg_stats.self, capacity: 1)
+            record.initialize(to: zg_stats())
+            let id = state.nextID
+            state.nextID += 1
+            record.pointee.id = id
+            record.pointee.owner_thread = thread.pointee.thread_id
+            record.pointee.references = 1
+            state.records[id] = record
+            installLocked(record, in: thread)
+            return (id, record)
+        }
+    }
+
+    static func unregister(id: UInt64) {
+        lock.withLock { _ in
+            guard let record = state.records.removeValue(forKey: id) else { return }
+            releaseLocked(record)
+        }
+    }
+
+    /// Finds the record for `id` after a cache miss and caches it on this thread; nil when the
+    /// allocator is gone.
+    @usableFromInline
+    static func resolveSlow(id: UInt64) -> UnsafeMutablePointer<zg_stats>? {
+        lock.withLock { _ in
+            guard let record = state.records[id] else { return nil }
+            installLocked(record, in: currentThreadLocked())
+            return record
+        }
+    }
+
+    /// Live records (for tests that check nothing is retained).
+    static var liveRecordCount: Int { lock.withLock { _ in state.records.count } }
+
+    private static func currentThreadLocked() -> UnsafeMutablePointer<zg_thread> {
+        if let thread = zg_thread_get() { return thread }
+        let thread = UnsafeMutablePointer<zg_thread>.allocate(capacity: 1)
+        thread.initialize(to: zg_thread())
+        thread.pointee.thread_id = zg_next_thread_id()
+        zg_thread_set(thread)
+        pthread_setspecific(threadKey, thread)
+        return thread
+    }
+
+    private static func installLocked(_ record: UnsafeMutablePointer<zg_stats>, in thread: UnsafeMutablePointer<zg_thread>) {
+        let id = record.pointee.id
+        let index = Int(id & UInt64(ZG_TLS_SLOTS - 1))
+        withUnsafeMutableBytes(of: &thread.pointee.slots) { raw in
+            let slots = raw.bindMemory(to: zg_tls_slot.self)
+            if let old = slots[index].stats {
+                if old == record { return }
+                releaseLocked(old)
+            }
+            record.pointee.references += 1
+            slots[index] = zg_tls_slot(id: id, stats: record)
+        }
+    }
+
+    private static func releaseLocked(_ record: UnsafeMutablePointer<zg_stats>) {
+        record.pointee.references -= 1
+        if record.pointee.references == 0 {
+            record.deinitialize(count: 1)
+            Glibc.free(record)
+        }
+    }
+
+    private static func releaseThread(_ thread: UnsafeMutablePointer<zg_thread>) {
+        lock.withLock { _ in
+            withUnsafeMutableBytes(of: &thread.pointee.slots) { raw in
+                for slot in raw.bindMemory(to: zg_tls_slot.self) {
+                    if let record = slot.stats { releaseLocked(record) }
+                }
+            }
+            if zg_thread_get() == thread { zg_thread_set(nil) }
+            thread.deinitialize(count: 1)
+            thread.deallocate()
+        }
+    }
+}
