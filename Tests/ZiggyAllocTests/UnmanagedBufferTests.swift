@@ -1,0 +1,214 @@
+import Testing
+@testable import ZiggyAlloc
+
+@Suite("UnmanagedBuffer")
+struct UnmanagedBufferTests {
+    let allocator = SystemMemoryAllocator()
+
+    @Test("count, byteCount, subscript and baseAddress agree")
+    func basics() throws {
+        var buffer = try allocator.allocate(Int32.self, count: 1000)
+        #expect(buffer.count == 1000)
+        #expect(buffer.byteCount == 4000)
+        #expect(buffer.isEmpty == false)
+        #expect(buffer.isOwning == true)
+        for i in buffer.indices { buffer[i] = Int32(i) * 3 }
+        #expect(buffer[999] == 2997)
+        #expect(buffer.baseAddress[500] == 1500)
+        #expect(buffer.toArray().prefix(3) == [0, 3, 6])
+    }
+
+    @Test("fill, clear and copy(from:) with spans, buffers and arrays")
+    func bulkOperations() throws {
+        var a = try allocator.allocate(Double.self, count: 64)
+        a.fill(with: 3.25)
+        #expect(a.toArray().allSatisfy { $0 == 3.25 })
+        a.clear()
+        #expect(a.toArray().allSatisfy { $0 == 0 })
+
+        var bytes = try allocator.allocate(UInt8.self, count: 10)
+        bytes.fill(with: 0xAB)
+        #expect(bytes.toArray() == Array(repeating: 0xAB, count: 10))
+
+        var b = try allocator.allocate(Double.self, count: 64)
+        try b.copy(from: (0..<64).map(Double.init))
+        try a.copy(from: b)
+        #expect(a[63] == 63)
+        try a.copy(from: b.span)
+        #expect(a[10] == 10)
+    }
+
+    @Test("copy(from:) with a different count throws countMismatch and changes nothing")
+    func copyMismatch() throws {
+        var a = try allocator.allocate(Int.self, count: 4)
+        a.fill(with: 7)
+        let b = try allocator.allocate(Int.self, count: 5)
+        #expect(throws: AllocationError.countMismatch(destination: 4, source: 5)) { try a.copy(from: b) }
+        #expect(throws: AllocationError.countMismatch(destination: 4, source: 3)) { try a.copy(from: [1, 2, 3]) }
+        #expect(a.toArray() == [7, 7, 7, 7])
+    }
+
+    @Test("span, mutableSpan, raw byte spans and range spans view the same memory")
+    func spans() throws {
+        var buffer = try allocator.allocate(UInt16.self, count: 8)
+        do {
+            var span = buffer.mutableSpan
+            for i in span.indices { span[i] = UInt16(i + 1) }
+        }
+        do {
+            let span = buffer.span
+            #expect(span.count == 8)
+            #expect(span[7] == 8)
+            #expect(buffer.bytes.byteCount == 16)
+            #expect(buffer.bytes.unsafeLoad(fromByteOffset: 2, as: UInt16.self) == 2)
+            let middle = buffer.span(2..<5)
+            #expect(middle.count == 3 && middle[0] == 3 && middle[2] == 5)
+        }
+        do {
+            var tail = buffer.mutableSpan(6..<8)
+            tail[0] = 100
+        }
+        do {
+            var raw = buffer.mutableBytes
+            raw.storeBytes(of: 0xFFFF, toByteOffset: 0, as: UInt16.self)
+        }
+        #expect(buffer[6] == 100)
+        #expect(buffer[0] == 0xFFFF)
+    }
+
+    @Test("withUnsafeMutableBufferPointer and withUnsafeBytes expose all elements")
+    func unsafeAccess() throws {
+        var buffer = try allocator.allocate(Int.self, count: 16)
+        let total = buffer.withUnsafeMutableBufferPointer { pointer in
+            for i in pointer.indices { pointer[i] = i }
+            return pointer.reduce(0, +)
+        }
+        #expect(total == 120)
+        let byteTotal = buffer.withUnsafeBytes { $0.count }
+        #expect(byteTotal == 128)
+    }
+
+    @Test("deinit frees: statistics return to zero")
+    func deinitFrees() throws {
+        let allocator = SystemMemoryAllocator()
+        do {
+            let a = try allocator.allocate(UInt8.self, count: 100)
+            let b = try allocator.allocate(UInt64.self, count: 10)
+            #expect(allocator.statistics.liveBytes == 180)
+            #expect(allocator.statistics.liveAllocations == 2)
+            _ = (a.count, b.count)
+        }
+        let stats = allocator.statistics
+        #expect(stats.liveBytes == 0 && stats.liveAllocations == 0)
+        #expect(stats.cumulativeBytes == 180 && stats.totalAllocations == 2 && stats.peakBytes == 180)
+    }
+
+    @Test("free() releases early, exactly once")
+    func earlyFree() throws {
+        let allocator = SystemMemoryAllocator()
+        let a = try allocator.allocate(UInt8.self, count: 64)
+        #expect(allocator.statistics.liveAllocations == 1)
+        a.free()
+        #expect(allocator.statistics.liveAllocations == 0)
+        #expect(allocator.statistics.liveBytes == 0)
+        #expect(allocator.statistics.totalAllocations == 1)
+    }
+
+    @Test("a wrapped buffer (WrapExisting) never frees the memory it views")
+    func wrapDoesNotFree() throws {
+        let owner = try allocator.allocate(Int.self, count: 4)
+        let before = allocator.statistics
+        do {
+            var view = UnmanagedBuffer(unsafeWrapping: UnsafeMutableBufferPointer(start: owner.baseAddress, count: 4))
+            #expect(view.isOwning == false)
+            #expect(view.backing.backend == .wrapped)
+            #expect(!view.backing.isOwning)
+            view.fill(with: 42)
+            view.free()  // frees nothing
+        }
+        #expect(allocator.statistics == before)
+        #expect(owner.toArray() == [42, 42, 42, 42])  // still valid and written through the view
+    }
+
+    @Test("withWrapping (WrapSpan) views a span's memory without owning it")
+    func wrapSpan() {
+        var array = [1, 2, 3, 4]
+        var span = array.mutableSpan
+        let sum = UnmanagedBuffer.withWrapping(&span) { buffer in
+            buffer[0] = 10
+            #expect(buffer.isOwning == false)
+            return buffer.toArray().reduce(0, +)
+        }
+        #expect(sum == 19)
+        #expect(array[0] == 10)
+    }
+
+    @Test("rebound(to:) reinterprets bytes and keeps ownership")
+    func rebound() throws {
+        let allocator = SystemMemoryAllocator()
+        var bytes = try allocator.allocate(UInt8.self, count: 16)
+        bytes.clear()
+        var words = try bytes.rebound(to: UInt32.self)
+        #expect(words.count == 4)
+        words[3] = 0xDEADBEEF
+        #expect(allocator.statistics.liveAllocations == 1)
+        let odd = try allocator.allocate(UInt8.self, count: 6)
+        var failed = false
+        do { _ = try odd.rebound(to: UInt32.self) } catch { failed = true }
+        #expect(failed)
+        #expect(allocator.statistics.liveAllocations == 1)  // the failed rebind freed its buffer
+    }
+
+    @Test("empty buffers allocate nothing and free nothing")
+    func emptyBuffers() throws {
+        let allocator = SystemMemoryAllocator()
+        let empty = try allocator.allocate(Double.self, count: 0)
+        #expect(empty.isEmpty && empty.byteCount == 0)
+        #expect(empty.toArray().isEmpty)
+        #expect(allocator.statistics.totalAllocations == 0)
+        let alsoEmpty = UnmanagedBuffer<Int>()
+        #expect(alsoEmpty.count == 0)
+    }
+
+    @Test("backing names the backend and the alignment obtained")
+    func backing() throws {
+        let buffer = try allocator.allocate(Float.self, count: 256, alignment: 64)
+        let backing = buffer.backing
+        #expect(backing.backend == .system)
+        #expect(backing.alignment == 64)
+        #expect(backing.obtainedPageSize == .base)
+        #expect(backing.reservedByteCount == 1024)
+        #expect(Int(bitPattern: buffer.baseAddress) % 64 == 0)
+        #expect(backing.fellBack == false)
+    }
+
+    @Test("an out-of-range subscript traps naming the index and the count")
+    func subscriptTraps() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var buffer = try SystemMemoryAllocator().allocate(Int.self, count: 3)
+            buffer[3] = 1
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("index 3 out of range for count 3"))
+    }
+
+    @Test("a negative subscript traps too")
+    func negativeSubscriptTraps() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let buffer = try SystemMemoryAllocator().allocate(Int.self, count: 3)
+            _ = buffer[-1]
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("index -1 out of range for count 3"))
+    }
+
+    @Test("an out-of-range span range traps")
+    func rangeTraps() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let buffer = try SystemMemoryAllocator().allocate(Int.self, count: 3)
+            _ = buffer.span(1..<4).count
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("range 1..<4 out of range for count 3"))
+    }
+}
