@@ -11,6 +11,10 @@ open class BufferOwner: @unchecked Sendable {
     /// Frees (or returns to a pool) the memory at `base`. Called exactly once per buffer.
     open func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {}
 
+    /// The owner this one wraps, if it forwards to another (a debug record wraps the owner of the
+    /// allocator it tracks); lets backends find their own records through wrappers.
+    open var wrappedOwner: BufferOwner? { nil }
+
     /// What the memory at `base` is.
     open func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
         BufferBacking(backend: .custom, customName: String(describing: type(of: self)), alignment: 1,

@@ -173,6 +173,8 @@ final class DebugRecord: BufferOwner, @unchecked Sendable {
         inner.release(base, byteCount: byteCount)
     }
 
+    override var wrappedOwner: BufferOwner? { inner.ownerObject }
+
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
         var backing = inner.backing(base, byteCount: byteCount)
         backing.isDebugTracked = true

@@ -95,6 +95,20 @@ public struct UnmanagedBuffer<Element: BitwiseCopyable>: ~Copyable {
     /// Whether the buffer frees its memory (false for wrapped foreign memory).
     @inlinable public var isOwning: Bool { _deallocator.isOwning }
 
+    /// The object that frees the memory, for allocators whose buffers carry per-buffer state
+    /// (nil for malloc, arena and wrapped memory). Backends use it to find their own records.
+    public var owner: BufferOwner? { _deallocator.ownerObject }
+
+    /// The first owner of type `T` in the chain of owners (through wrappers such as debug records).
+    public func owner<T: BufferOwner>(ofType type: T.Type) -> T? {
+        var current = owner
+        while let candidate = current {
+            if let match = candidate as? T { return match }
+            current = candidate.wrappedOwner
+        }
+        return nil
+    }
+
     /// What the memory really is. See ``BufferBacking``.
     public var backing: BufferBacking {
         _deallocator.backing(UnsafeMutableRawPointer(_base), byteCount: byteCount)

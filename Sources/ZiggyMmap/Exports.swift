@@ -1,1 +1,3 @@
-import ZiggyAlloc
+// One import serves mmap and NUMA users: the core types (UnmanagedBuffer, the allocator protocol,
+// errors, backing reports) come with ZiggyMmap.
+@_exported import ZiggyAlloc

@@ -132,6 +132,20 @@ static inline zg_stats_snapshot zg_stats_read(const zg_stats *s) {
 /// Allocates a new thread id (never reused, never 0).
 uint64_t zg_next_thread_id(void);
 
+/// sched_setaffinity/sched_getaffinity/sched_getcpu for the calling thread (GNU extensions the
+/// Swift Glibc module does not import). `mask` holds `words` 64-bit words. Return -1 and set errno
+/// on failure; getaffinity returns 0.
+int zg_set_affinity(const uint64_t *mask, size_t words);
+int zg_get_affinity(uint64_t *mask, size_t words);
+int zg_current_cpu(void);
+/// RLIMIT_MEMLOCK soft limit in bytes, INT64_MAX when unlimited, -1 on error.
+int64_t zg_memlock_limit(void);
+/// Drops CAP_IPC_LOCK from the calling thread's effective and permitted sets (tests use it to
+/// make mlock obey RLIMIT_MEMLOCK even as root). 0 on success.
+int zg_drop_ipc_lock_capability(void);
+/// Sets the RLIMIT_MEMLOCK soft and hard limits (bytes). 0 on success.
+int zg_set_memlock_limit(uint64_t bytes);
+
 /// Keeps `value` alive and opaque to the optimizer (benchmarks' black hole).
 static inline void zg_black_hole(const void *value) { __asm__ volatile("" : : "r"(value) : "memory"); }
 static inline void zg_compiler_barrier(void) { __asm__ volatile("" : : : "memory"); }

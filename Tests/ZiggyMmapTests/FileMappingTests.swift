@@ -1,0 +1,81 @@
+import Glibc
+import Testing
+@testable import ZiggyMmap
+
+@Suite("File mappings")
+struct FileMappingTests {
+    @Test("read-only: the whole file as elements, spans only")
+    func readOnly() throws {
+        let values: [UInt32] = (0..<1000).map { UInt32($0 * 7) }
+        let file = TemporaryFile(bytes: values.withUnsafeBytes { Array($0) })
+        let mapped = try FileMapping.mapReadOnly(file.path, as: UInt32.self, populate: true)
+        #expect(mapped.count == 1000)
+        #expect(mapped[999] == 6993)
+        #expect(mapped.span[10] == 70)
+        #expect(mapped.toArray() == values)
+        #expect(mapped.backing.backend == .file)
+        #expect(mapped.backing.populate == .kernel)
+    }
+
+    @Test("an offset that is not page-aligned maps from the page below")
+    func offset() throws {
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0) }
+        let file = TemporaryFile(bytes: bytes)
+        let mapped = try FileMapping.mapReadOnly(file.path, as: UInt8.self, count: 100, offset: 5000)
+        #expect(mapped.toArray() == Array(bytes[5000..<5100]))
+    }
+
+    @Test("read-write: writes reach the file; flush syncs them; createOrExtend grows it")
+    func readWrite() throws {
+        let file = TemporaryFile(bytes: [])
+        do {
+            var mapped = try FileMapping.mapReadWrite(file.path, as: Int64.self, count: 512, createOrExtend: true)
+            #expect(mapped.count == 512)
+            for i in mapped.indices { mapped[i] = Int64(i) - 256 }
+            try mapped.flush()
+            try mapped.flush(waiting: false)
+        }
+        let contents = file.contents
+        #expect(contents.count == 4096)
+        let values = contents.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        #expect(values.first == -256 && values.last == 255)
+    }
+
+    @Test("a missing file, a file too short, and a size that is not whole elements are typed errors")
+    func errors() throws {
+        #expect(throws: AllocationError.fileUnavailable(path: "/nonexistent/ziggy", errno: ENOENT)) {
+            _ = try FileMapping.mapReadOnly("/nonexistent/ziggy", as: UInt8.self)
+        }
+        let file = TemporaryFile(bytes: Array(repeating: 1, count: 10))
+        #expect(throws: AllocationError.fileTooShort(path: file.path, fileSize: 10, required: 16)) {
+            _ = try FileMapping.mapReadOnly(file.path, as: UInt64.self, count: 2)
+        }
+        #expect(throws: AllocationError.fileSizeNotMultiple(path: file.path, fileSize: 10, stride: 4)) {
+            _ = try FileMapping.mapReadOnly(file.path, as: UInt32.self)
+        }
+        #expect(throws: AllocationError.self) { _ = try FileMapping.mapReadOnly(file.path, as: UInt32.self, offset: 3) }
+        #expect(throws: AllocationError.negativeCount(-1, element: "UInt8")) {
+            _ = try FileMapping.mapReadOnly(file.path, as: UInt8.self, count: -1)
+        }
+        let empty = try FileMapping.mapReadOnly(file.path, as: UInt8.self, count: 0)
+        #expect(empty.isEmpty == true)
+    }
+
+    @Test("flush on memory that is not a read-write file mapping is refused")
+    func flushRefused() throws {
+        let buffer = try SystemMemoryAllocator().allocate(UInt8.self, count: 10)
+        #expect(throws: AllocationError.self) { try buffer.flush() }
+    }
+
+    @Test("a file mapping is unmapped when its buffer ends")
+    func unmapped() throws {
+        let file = TemporaryFile(bytes: Array(repeating: 3, count: 3 * MiB))
+        var start: UInt = 0
+        do {
+            let mapped = try FileMapping.mapReadOnly(file.path, as: UInt8.self)
+            start = mapped.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+            #expect(MapsSnapshot.take().ranges.contains { $0.start == start && $0.name == file.path })
+        }
+        #expect(!MapsSnapshot.take().ranges.contains { $0.start == start && $0.name == file.path })
+    }
+}
