@@ -16,16 +16,20 @@ final class MappingEngine: Sendable {
     let closed = Atomic<Bool>(false)
     /// CPUs the population threads run on (a NUMA buffer's nodes), if pinned.
     let populateCPUs: [Int]?
+    /// Checks run before mapping `pages` pages of a size (NUMA: the target nodes' hugetlb pools).
+    let preMapCheck: (@Sendable (PageSize, Int) throws(AllocationError) -> Void)?
     static let logger = Logger(label: "ZiggyMmap")
 
     static let MAP_HUGE_SHIFT: Int32 = 26
     static let MADV_HUGEPAGE: Int32 = 14
     static let MADV_POPULATE_WRITE: Int32 = 23
 
-    init(options: MmapAllocator.Options, backend: BufferBacking.Backend, populateCPUs: [Int]? = nil) {
+    init(options: MmapAllocator.Options, backend: BufferBacking.Backend, populateCPUs: [Int]? = nil,
+         preMapCheck: (@Sendable (PageSize, Int) throws(AllocationError) -> Void)? = nil) {
         self.options = options
         self.backend = backend
         self.populateCPUs = populateCPUs
+        self.preMapCheck = preMapCheck
         pool = options.reusePoolBytes > 0 ? Mutex(MappingPool(capacity: options.reusePoolBytes)) : nil
     }
 
@@ -100,6 +104,7 @@ final class MappingEngine: Sendable {
             }
         }
         try checkAvailable(size, pages: length / pageBytes)
+        try preMapCheck?(size, length / pageBytes)
 
         // Map, over-reserving when the alignment is stricter than what mmap guarantees.
         let natural = size.isHugeTLB ? pageBytes : PageSize.basePageByteCount

@@ -1,0 +1,86 @@
+/// Where a buffer's pages are: how many sit on each NUMA node, asked of the kernel with
+/// `move_pages` in query mode (nothing moves).
+public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
+    /// Pages found on each node.
+    public let pagesPerNode: [Int: Int]
+    /// Pages not yet faulted in (`-ENOENT`).
+    public let notPresent: Int
+    /// Pages the kernel could not report, by `errno`.
+    public let errors: [Int32: Int]
+    /// The step between queried addresses: the page size the buffer obtained.
+    public let pageSize: PageSize
+    /// Pages the buffer spans.
+    public let totalPages: Int
+    /// Pages queried: all of them, or an evenly spaced sample of very large buffers.
+    public let queriedPages: Int
+
+    /// Whether only a sample of the pages was queried.
+    public var isSampled: Bool { queriedPages < totalPages }
+    /// Queried pages that are resident.
+    public var presentPages: Int { pagesPerNode.values.reduce(0, +) }
+    /// Nodes holding at least one queried page, ascending.
+    public var nodes: NodeSet { NodeSet(pagesPerNode.filter { $0.value > 0 }.keys) }
+    /// The share of present pages on `node` (0 when nothing is present).
+    public func fraction(onNode node: Int) -> Double {
+        presentPages == 0 ? 0 : Double(pagesPerNode[node] ?? 0) / Double(presentPages)
+    }
+
+    public var description: String {
+        let perNode = pagesPerNode.sorted { $0.key < $1.key }.map { "N\($0.key)=\($0.value)" }.joined(separator: " ")
+        var text = "\(pageSize) pages: \(perNode.isEmpty ? "none present" : perNode)"
+        if notPresent > 0 { text += ", \(notPresent) not present" }
+        if !errors.isEmpty { text += ", errors \(errors)" }
+        if isSampled { text += " (sampled \(queriedPages) of \(totalPages))" }
+        return text
+    }
+}
+
+extension UnmanagedBuffer {
+    /// Where this buffer's pages are now, per NUMA node — for buffers from every allocator.
+    ///
+    /// Steps by the page size the buffer obtained (hugetlb buffers: one query per huge page).
+    /// Buffers of more than `maximumSamples` pages are sampled evenly; the report says so.
+    public func placement(maximumSamples: Int = 1 << 18) throws(AllocationError) -> PlacementReport {
+        guard maximumSamples > 0 else { throw .invalidArgument("placement: maximumSamples must be positive") }
+        let mapping = MappingRecord.of(self)
+        let pageSize: PageSize = mapping.map { $0.obtained.isHugeTLB ? $0.obtained : .base } ?? .base
+        let step = UInt(pageSize.byteCount)
+        let start = UInt(bitPattern: baseAddress) / step * step
+        let end = UInt(bitPattern: baseAddress) + UInt(byteCount)
+        let totalPages = byteCount == 0 ? 0 : Int((end - start + step - 1) / step)
+        let queried = min(totalPages, maximumSamples)
+        var perNode: [Int: Int] = [:]
+        var notPresent = 0
+        var errors: [Int32: Int] = [:]
+        var batch: [UnsafeMutableRawPointer?] = []
+        batch.reserveCapacity(min(queried, 4096))
+
+        func flush() throws(AllocationError) {
+            guard !batch.isEmpty else { return }
+            switch Kernel.queryPageNodes(batch) {
+            case .success(let status):
+                for value in status {
+                    if value >= 0 { perNode[Int(value), default: 0] += 1 }
+                    else if value == -ENOENT_CODE { notPresent += 1 }
+                    else { errors[-value, default: 0] += 1 }
+                }
+            case .failure(let error):
+                throw .kernel(call: "move_pages", errno: error.code, request: "querying the nodes of \(batch.count) pages")
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+
+        for index in 0..<queried {
+            // Evenly spaced when sampling; every page otherwise.
+            let page = queried == totalPages ? index : Int(Double(index) * Double(totalPages) / Double(queried))
+            batch.append(UnsafeMutableRawPointer(bitPattern: start + UInt(page) * step))
+            if batch.count == 4096 { try flush() }
+        }
+        try flush()
+        return PlacementReport(pagesPerNode: perNode, notPresent: notPresent, errors: errors, pageSize: pageSize,
+                               totalPages: totalPages, queriedPages: queried)
+    }
+}
+
+import Glibc
+let ENOENT_CODE: Int32 = ENOENT

@@ -1,0 +1,142 @@
+import CZiggyShims
+import Glibc
+import Testing
+@testable import ZiggyMmap
+
+/// NUMA on whatever host runs the unit tests — usually one node. Multi-node behaviour is tested
+/// inside qemu VMs by `NumaVMTests` (run by `make test` through Tests/NumaVM/run-numa-tests).
+@Suite("NUMA on this host")
+struct NumaHostTests {
+    let topology = NumaTopology.current()
+
+    @Test("topology: online nodes with CPUs, memory and distances, agreeing with libnuma")
+    func topologyReadsSysfs() throws {
+        #expect(!topology.nodes.isEmpty)
+        let allCPUs = topology.nodes.flatMap(\.cpus).sorted()
+        #expect(allCPUs.count == Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        for node in topology.nodes {
+            #expect(topology.distance(from: node.id, to: node.id) == 10)
+            if topology.isNumaAvailable {
+                #expect(Libnuma.distance(node.id, node.id) == 10)
+            }
+        }
+        let withMemory = topology.nodesWithMemory
+        #expect(!withMemory.isEmpty)
+        #expect(topology.nodes.contains { $0.memoryTotal > 0 && $0.memoryFree > 0 })
+        #expect(topology.description.contains("node \(topology.nodes[0].id)"))
+    }
+
+    @Test("bind to each node puts every page there (placement and numa_maps agree)")
+    func bindEachNode() throws {
+        for node in topology.nodesWithMemory {
+            let allocator = try NumaAllocator(policy: .bind([node]), populate: .kernel)
+            let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
+            #expect(buffer.backing.numaPolicy == .bind([node]))
+            #expect(buffer.backing.backend == .numa)
+            let placement = try buffer.placement()
+            #expect(placement.pagesPerNode == [node: 2048], "\(placement)")
+            let maps = try #require(NumaMapsEntry.containing(buffer.baseAddress))
+            #expect(maps.policy == "bind:\(node)")
+            #expect(maps.pagesPerNode[node] ?? 0 >= 2048)
+        }
+    }
+
+    @Test("a single-node host degrades gracefully: interleave over one node is local memory")
+    func singleNodeInterleave() throws {
+        guard topology.nodesWithMemory.count == 1, let only = topology.nodesWithMemory.first else {
+            try Test.cancel("this host has \(topology.nodesWithMemory.count) memory nodes")
+        }
+        let allocator = try NumaAllocator(policy: .interleave([only]), populate: .kernel)
+        let buffer = try allocator.allocate(UInt8.self, count: 4 * MiB)
+        let placement = try buffer.placement()
+        #expect(placement.nodes == [only])
+        #expect(placement.presentPages == 1024)
+        let local = try NumaAllocator(policy: .local, populate: .parallel(threads: 2))
+        let localBuffer = try local.allocate(UInt8.self, count: 4 * MiB)
+        #expect(try localBuffer.placement().pagesPerNode == [only: 1024])
+        #expect(localBuffer.backing.numaPolicy == .local)
+    }
+
+    @Test("unknown nodes are a typed error naming the nodes that exist")
+    func unknownNode() {
+        let missing = (topology.nodeIDs.max ?? 0) + 1
+        #expect(throws: AllocationError.unknownNode(missing, available: topology.nodesWithMemory)) {
+            _ = try NumaAllocator(policy: .bind([missing]))
+        }
+        #expect(throws: AllocationError.unknownNode(missing, available: topology.nodesWithMemory)) {
+            _ = try NumaAllocator(policy: .preferred(missing))
+        }
+        #expect(throws: AllocationError.unknownNode(missing, available: topology.nodeIDs)) {
+            try ThreadPinning.run(onNode: missing, threads: 1) { _ in }
+        }
+        let message = AllocationError.unknownNode(7, available: [0, 1]).description
+        #expect(message == "NUMA node 7 does not exist here (nodes with memory: 0-1)")
+    }
+
+    @Test("pinned threads run only on their node's CPUs, and the caller's affinity is restored")
+    func pinning() throws {
+        let node = try #require(topology.nodes.first { !$0.cpus.isEmpty })
+        let seen = CPUSet()
+        try ThreadPinning.run(onNode: node.id, threads: 2) { _ in
+            for _ in 0..<1000 { seen.insert(ThreadPinning.currentCPU) }
+        }
+        #expect(Set(seen.values).isSubset(of: Set(node.cpus)))
+        let before = try ThreadPinning.currentAffinity()
+        let result = try ThreadPinning.withCurrentThread(pinnedTo: node.id) { () -> [Int] in
+            (try? ThreadPinning.currentAffinity()) ?? []
+        }
+        #expect(try result.get() == node.cpus)
+        #expect(try ThreadPinning.currentAffinity() == before)
+        do {
+            let pinned = try ThreadPinning.pinCurrentThread(to: node.id)
+            #expect(try ThreadPinning.currentAffinity() == node.cpus)
+            _ = pinned.node
+        }
+        #expect(try ThreadPinning.currentAffinity() == before)
+    }
+
+    @Test("placement works for buffers from every allocator")
+    func placementAnyAllocator() throws {
+        var system = try SystemMemoryAllocator().allocate(UInt8.self, count: 1 * MiB)
+        system.fill(with: 1)
+        let placement = try system.placement()
+        #expect(placement.presentPages >= 255)
+        #expect(placement.pageSize == .base)
+        let arenaPages = try ScopedAllocator.withScope { arena throws(AllocationError) in
+            var buffer = try arena.allocate(UInt8.self, count: 64 << 10)
+            buffer.fill(with: 2)
+            return try buffer.placement().presentPages
+        }
+        #expect(arenaPages >= 16)
+        let lazy = try MmapAllocator(pageSize: .base).allocate(UInt8.self, count: 1 * MiB)
+        let lazyPlacement = try lazy.placement()
+        #expect(lazyPlacement.notPresent == 256 && lazyPlacement.presentPages == 0)
+        let sampled = try MmapAllocator(pageSize: .base, populate: .kernel).allocate(UInt8.self, count: 64 * MiB)
+        let sample = try sampled.placement(maximumSamples: 1000)
+        #expect(sample.isSampled && sample.queriedPages == 1000 && sample.totalPages == 16384)
+        #expect(sample.presentPages == 1000)
+    }
+
+    @Test("weighted interleave and preferred-many are accepted where the kernel has them")
+    func newerModes() throws {
+        let nodes = topology.nodesWithMemory
+        do {
+            let allocator = try NumaAllocator(policy: .weightedInterleave(nodes), populate: .kernel)
+            let buffer = try allocator.allocate(UInt8.self, count: 1 * MiB)
+            #expect(buffer.backing.numaPolicy == .weightedInterleave(nodes))
+        } catch .numaUnavailable(let reason) {
+            try Test.cancel("weighted interleave unavailable: \(reason)")
+        }
+        let many = try NumaAllocator(policy: .preferredMany(nodes), populate: .kernel)
+        let buffer = try many.allocate(UInt8.self, count: 1 * MiB)
+        #expect(buffer.backing.numaPolicy == .preferredMany(nodes))
+    }
+}
+
+final class CPUSet: @unchecked Sendable {
+    private var set = Set<Int>()
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+    func insert(_ cpu: Int) { pthread_mutex_lock(&lock); set.insert(cpu); pthread_mutex_unlock(&lock) }
+    var values: [Int] { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return Array(set) }
+}

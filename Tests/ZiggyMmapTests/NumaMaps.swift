@@ -1,0 +1,35 @@
+@testable import ZiggyMmap
+
+/// An independent reading of where a mapping's pages are: `/proc/self/numa_maps` (the kernel's
+/// per-VMA `N<node>=<pages>` counts), matched to the VMA holding an address via `/proc/self/maps`.
+struct NumaMapsEntry {
+    let start: UInt
+    let end: UInt
+    let policy: String
+    let pagesPerNode: [Int: Int]
+    let kernelPageSizeKB: Int
+
+    static func containing(_ address: UnsafeRawPointer) -> NumaMapsEntry? {
+        let target = UInt(bitPattern: address)
+        guard let vma = MapsSnapshot.take().ranges.first(where: { $0.start <= target && target < $0.end }),
+              let text = Kernel.readText("/proc/self/numa_maps") else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard let first = fields.first, UInt(first, radix: 16) == vma.start else { continue }
+            var perNode: [Int: Int] = [:]
+            var pageKB = 4
+            for field in fields.dropFirst(2) {
+                let parts = field.split(separator: "=")
+                guard parts.count == 2 else { continue }
+                if parts[0].hasPrefix("N"), let node = Int(parts[0].dropFirst()), let count = Int(parts[1]) {
+                    perNode[node] = count
+                } else if parts[0] == "kernelpagesize_kB", let kb = Int(parts[1]) {
+                    pageKB = kb
+                }
+            }
+            return NumaMapsEntry(start: vma.start, end: vma.end, policy: String(fields[1]), pagesPerNode: perNode,
+                                 kernelPageSizeKB: pageKB)
+        }
+        return nil
+    }
+}
