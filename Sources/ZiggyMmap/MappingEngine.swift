@@ -16,12 +16,15 @@ final class MappingEngine: Sendable {
     let closed = Atomic<Bool>(false)
     /// CPUs the population threads run on (a NUMA buffer's nodes), if pinned.
     let populateCPUs: [Int]?
+    /// THP is `always`: base-page requests must opt out to really get base pages.
+    let transparentHugeAlways: Bool
     /// Checks run before mapping `pages` pages of a size (NUMA: the target nodes' hugetlb pools).
     let preMapCheck: (@Sendable (PageSize, Int) throws(AllocationError) -> Void)?
     static let logger = Logger(label: "ZiggyMmap")
 
     static let MAP_HUGE_SHIFT: Int32 = 26
     static let MADV_HUGEPAGE: Int32 = 14
+    static let MADV_NOHUGEPAGE: Int32 = 15
     static let MADV_POPULATE_WRITE: Int32 = 23
 
     init(options: MmapAllocator.Options, backend: BufferBacking.Backend, populateCPUs: [Int]? = nil,
@@ -30,6 +33,7 @@ final class MappingEngine: Sendable {
         self.backend = backend
         self.populateCPUs = populateCPUs
         self.preMapCheck = preMapCheck
+        transparentHugeAlways = TransparentHugePages.read().mode == .always
         pool = options.reusePoolBytes > 0 ? Mutex(MappingPool(capacity: options.reusePoolBytes)) : nil
     }
 
@@ -126,6 +130,13 @@ final class MappingEngine: Sendable {
         do throws(AllocationError) {
             if size == .transparentHuge, case .failure(let error) = Kernel.madvise(start, length, Self.MADV_HUGEPAGE) {
                 throw AllocationError.unsupportedPageSize(size, reason: "madvise(MADV_HUGEPAGE) failed with \(error)")
+            }
+            // With THP `always`, a base-page request would silently get huge pages; opt out so the
+            // buffer is what it says.
+            if size == .base && transparentHugeAlways,
+               case .failure(let error) = Kernel.madvise(start, length, Self.MADV_NOHUGEPAGE) {
+                throw AllocationError.kernel(call: "madvise(MADV_NOHUGEPAGE)", errno: error.code,
+                                             request: "keeping \(length) B on base pages (THP is always)")
             }
             let accepted = try applyPolicy(start, length)
             let populated = try populate(start, length, size)

@@ -58,6 +58,10 @@ struct NumaVMTests {
             #expect(maps.policy == "bind:\(node)")
             #expect(Set(maps.pagesPerNode.keys) == [node], "numa_maps: \(maps.pagesPerNode)")
             if pageSize == .huge2MiB { #expect(maps.kernelPageSizeKB == 2048) }
+            // The guest runs THP `always`: base pages must still be base pages, THP must be huge.
+            let report = buffer.pageSizeReport()
+            if pageSize == .base { #expect(report.transparentHugeBytes == 0, "\(report)") }
+            if pageSize == .transparentHuge { #expect(report.transparentHugeBytes > 0, "\(report)") }
         }
     }
 
