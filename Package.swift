@@ -47,6 +47,7 @@ let package = Package(
             dependencies: [
                 "ZiggyMmap",
                 "CNuma",
+                "CZiggyShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ZiggyBench"

@@ -2,6 +2,8 @@
 #include "CZiggyShims.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -39,6 +41,9 @@ int zg_get_affinity(uint64_t *mask, size_t words) {
     return 0;
 }
 
+int zg_mlock(const void *address, size_t length) { return (int)syscall(SYS_mlock, address, length); }
+int zg_munlock(const void *address, size_t length) { return (int)syscall(SYS_munlock, address, length); }
+
 int zg_current_cpu(void) { return sched_getcpu(); }
 
 int64_t zg_memlock_limit(void) {
@@ -61,3 +66,60 @@ int zg_drop_ipc_lock_capability(void) {
     data[CAP_IPC_LOCK / 32].permitted &= ~(1u << (CAP_IPC_LOCK % 32));
     return (int)syscall(SYS_capset, &header, data);
 }
+
+#define ZG_RESTORE_MAX 8
+static struct { char path[256]; long amount; } zg_restore_entries[ZG_RESTORE_MAX];
+static volatile sig_atomic_t zg_restore_count = 0;
+
+int zg_restore_register(const char *path, long amount) {
+    if (zg_restore_count >= ZG_RESTORE_MAX || strlen(path) >= sizeof zg_restore_entries[0].path) return -1;
+    strcpy(zg_restore_entries[zg_restore_count].path, path);
+    zg_restore_entries[zg_restore_count].amount = amount;
+    zg_restore_count++;
+    return 0;
+}
+
+/* Only async-signal-safe calls: open, read, write, close. */
+static void zg_restore_apply(void) {
+    for (int i = zg_restore_count - 1; i >= 0; i--) {
+        char digits[32];
+        int fd = open(zg_restore_entries[i].path, O_RDONLY);
+        if (fd < 0) continue;
+        ssize_t n = read(fd, digits, sizeof digits - 1);
+        close(fd);
+        if (n <= 0) continue;
+        long value = 0;
+        for (ssize_t k = 0; k < n && digits[k] >= '0' && digits[k] <= '9'; k++) value = value * 10 + (digits[k] - '0');
+        value -= zg_restore_entries[i].amount;
+        if (value < 0) value = 0;
+        char out[32];
+        int len = 0;
+        do { out[len++] = (char)('0' + value % 10); value /= 10; } while (value > 0);
+        for (int a = 0, b = len - 1; a < b; a++, b--) { char t = out[a]; out[a] = out[b]; out[b] = t; }
+        fd = open(zg_restore_entries[i].path, O_WRONLY);
+        if (fd < 0) continue;
+        ssize_t ignored = write(fd, out, (size_t)len);
+        (void)ignored;
+        close(fd);
+    }
+    zg_restore_count = 0;
+}
+
+static void zg_restore_on_signal(int signal_number) {
+    zg_restore_apply();
+    _exit(128 + signal_number);
+}
+
+void zg_restore_install(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = zg_restore_on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+}
+
+void zg_restore_run(void) { zg_restore_apply(); }
+
+void zg_restore_clear(void) { zg_restore_count = 0; }

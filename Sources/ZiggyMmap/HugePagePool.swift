@@ -58,9 +58,14 @@ public struct HugePagePool: Sendable, Hashable, CustomStringConvertible {
             nodes: nodes.sorted { $0.node < $1.node })
     }
 
+    /// Free pages of `size` on `node` (one sysfs read); nil when unknown.
+    public static func freePages(_ size: PageSize, node: Int) -> Int? {
+        nodePath(size, node: node, "free_hugepages").flatMap(Kernel.readInt)
+    }
+
     /// The hugetlb sizes this kernel offers.
     public static var supportedSizes: [PageSize] {
-        [.huge2MiB, .huge1GiB].filter { read($0) != nil }
+        [.huge2MiB, .huge1GiB].filter { globalPath($0, "nr_hugepages").flatMap(Kernel.readInt) != nil }
     }
 
     public var description: String {

@@ -73,12 +73,12 @@ enum Kernel {
 
     static func mlock(_ address: UnsafeMutableRawPointer, _ length: Int) -> Result<Void, Errno> {
         if let e = injected(.mlock, "len=\(length)") { return .failure(Errno(e)) }
-        return Glibc.mlock(address, length) == 0 ? .success(()) : .failure(.current)
+        return zg_mlock(address, length) == 0 ? .success(()) : .failure(.current)
     }
 
     static func munlock(_ address: UnsafeMutableRawPointer, _ length: Int) -> Result<Void, Errno> {
         if let e = injected(.munlock, "len=\(length)") { return .failure(Errno(e)) }
-        return Glibc.munlock(address, length) == 0 ? .success(()) : .failure(.current)
+        return zg_munlock(address, length) == 0 ? .success(()) : .failure(.current)
     }
 
     static func msync(_ address: UnsafeMutableRawPointer, _ length: Int, _ flags: Int32) -> Result<Void, Errno> {

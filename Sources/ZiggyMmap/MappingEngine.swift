@@ -16,8 +16,10 @@ final class MappingEngine: Sendable {
     let closed = Atomic<Bool>(false)
     /// CPUs the population threads run on (a NUMA buffer's nodes), if pinned.
     let populateCPUs: [Int]?
-    /// THP is `always`: base-page requests must opt out to really get base pages.
-    let transparentHugeAlways: Bool
+    /// The THP settings and hugetlb sizes when the allocator was made (read once: sysfs reads
+    /// would cost more than the mmap itself on every allocation).
+    let transparentHuge: TransparentHugePages
+    let hugeTLBSizes: Set<PageSize>
     /// Checks run before mapping `pages` pages of a size (NUMA: the target nodes' hugetlb pools).
     let preMapCheck: (@Sendable (PageSize, Int) throws(AllocationError) -> Void)?
     static let logger = Logger(label: "ZiggyMmap")
@@ -33,7 +35,8 @@ final class MappingEngine: Sendable {
         self.backend = backend
         self.populateCPUs = populateCPUs
         self.preMapCheck = preMapCheck
-        transparentHugeAlways = TransparentHugePages.read().mode == .always
+        transparentHuge = TransparentHugePages.read()
+        hugeTLBSizes = Set(HugePagePool.supportedSizes)
         pool = options.reusePoolBytes > 0 ? Mutex(MappingPool(capacity: options.reusePoolBytes)) : nil
     }
 
@@ -133,7 +136,7 @@ final class MappingEngine: Sendable {
             }
             // With THP `always`, a base-page request would silently get huge pages; opt out so the
             // buffer is what it says.
-            if size == .base && transparentHugeAlways,
+            if size == .base && transparentHuge.mode == .always,
                case .failure(let error) = Kernel.madvise(start, length, Self.MADV_NOHUGEPAGE) {
                 throw AllocationError.kernel(call: "madvise(MADV_NOHUGEPAGE)", errno: error.code,
                                              request: "keeping \(length) B on base pages (THP is always)")
@@ -176,7 +179,7 @@ final class MappingEngine: Sendable {
         case .base:
             return
         case .transparentHuge:
-            let thp = TransparentHugePages.read()
+            let thp = transparentHuge
             guard thp.isUsable else {
                 throw .unsupportedPageSize(size, reason: thp.mode == .unavailable
                     ? "this kernel has no transparent huge pages"
@@ -184,7 +187,7 @@ final class MappingEngine: Sendable {
                         + "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (as root)")
             }
         case .huge2MiB, .huge1GiB:
-            guard HugePagePool.read(size) != nil else {
+            guard hugeTLBSizes.contains(size) else {
                 throw .unsupportedPageSize(size, reason: "the kernel offers no \(size) pool "
                     + "(/sys/kernel/mm/hugepages/\(HugePagePool.directoryName(size) ?? "?") is missing)")
             }

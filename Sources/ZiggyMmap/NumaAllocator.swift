@@ -67,12 +67,16 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         }
     }
 
-    /// Before mapping hugetlb pages under `bind`, make sure the nodes have them free.
+    /// Before mapping hugetlb pages under `bind`, make sure the nodes have them free (one sysfs
+    /// read per node; the full pool is read only to explain a shortage).
     static func checkNodePool(policy: NumaPolicy, size: PageSize, pages: Int) throws(AllocationError) {
-        guard size.isHugeTLB, case .bind(let nodes) = policy, let pool = HugePagePool.read(size), !pool.nodes.isEmpty
-        else { return }
-        let free = pool.nodes.filter { nodes.contains($0.node) }.reduce(0) { $0 + $1.free }
-        guard free < pages else { return }
+        guard size.isHugeTLB, case .bind(let nodes) = policy else { return }
+        var free = 0
+        for node in nodes {
+            guard let count = HugePagePool.freePages(size, node: node) else { return }
+            free += count
+        }
+        guard free < pages, let pool = HugePagePool.read(size) else { return }
         let perNode = pool.nodes.map { "node \($0.node): \($0.free) free" }.joined(separator: ", ")
         let target = nodes.count == 1 ? "node \(nodes.first!)" : "nodes \(nodes)"
         throw .hugePagesUnavailable(size, neededPages: pages, detail:

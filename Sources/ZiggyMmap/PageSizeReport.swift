@@ -19,6 +19,8 @@ public struct PageSizeReport: Sendable, Hashable, CustomStringConvertible {
         public let advisedHuge: Bool
         /// The VMA extends beyond the range (its figures include neighbouring memory).
         public let extendsBeyondRange: Bool
+        /// Bytes of the VMA inside the measured range.
+        public let overlapBytes: Int
     }
 
     public let regions: [Region]
@@ -30,9 +32,10 @@ public struct PageSizeReport: Sendable, Hashable, CustomStringConvertible {
     public var kernelPageSizes: Set<Int> { Set(regions.map(\.kernelPageSize)) }
     /// Resident bytes of the range: exact from `mincore` when available, else the VMAs' `Rss`.
     public var residentBytes: Int { rangeResidentBytes ?? regions.reduce(0) { $0 + $1.residentBytes } }
-    public var transparentHugeBytes: Int { regions.reduce(0) { $0 + $1.anonHugeBytes } }
-    public var hugetlbBytes: Int { regions.reduce(0) { $0 + $1.hugetlbBytes } }
-    public var lockedBytes: Int { regions.reduce(0) { $0 + $1.lockedBytes } }
+    /// THP-backed bytes; a VMA reaching beyond the range counts at most its overlap with it.
+    public var transparentHugeBytes: Int { regions.reduce(0) { $0 + min($1.anonHugeBytes, $1.overlapBytes) } }
+    public var hugetlbBytes: Int { regions.reduce(0) { $0 + min($1.hugetlbBytes, $1.overlapBytes) } }
+    public var lockedBytes: Int { regions.reduce(0) { $0 + min($1.lockedBytes, $1.overlapBytes) } }
 
     /// The page size the range is mapped with: hugetlb sizes from `KernelPageSize`;
     /// `.transparentHuge` when any resident byte is THP-backed; otherwise `.base`. Nil when the
@@ -81,7 +84,8 @@ public struct PageSizeReport: Sendable, Hashable, CustomStringConvertible {
                 start: vma.start, end: vma.end, kernelPageSize: (fields["KernelPageSize"] ?? 4) * 1024,
                 residentBytes: (fields["Rss"] ?? 0) * 1024, anonHugeBytes: (fields["AnonHugePages"] ?? 0) * 1024,
                 hugetlbBytes: ((fields["Private_Hugetlb"] ?? 0) + (fields["Shared_Hugetlb"] ?? 0)) * 1024,
-                lockedBytes: (fields["Locked"] ?? 0) * 1024, advisedHuge: advised, extendsBeyondRange: vma.start < start || vma.end > end))
+                lockedBytes: (fields["Locked"] ?? 0) * 1024, advisedHuge: advised, extendsBeyondRange: vma.start < start || vma.end > end,
+                overlapBytes: Int(min(vma.end, end) - max(vma.start, start))))
         }
 
         for line in text.split(separator: "\n") {

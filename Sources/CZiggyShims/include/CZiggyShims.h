@@ -138,6 +138,10 @@ uint64_t zg_next_thread_id(void);
 int zg_set_affinity(const uint64_t *mask, size_t words);
 int zg_get_affinity(uint64_t *mask, size_t words);
 int zg_current_cpu(void);
+/// mlock/munlock as raw system calls. Sanitizer runtimes intercept the libc wrappers and turn
+/// them into no-ops; the library reports "locked" only when the kernel really locked.
+int zg_mlock(const void *address, size_t length);
+int zg_munlock(const void *address, size_t length);
 /// RLIMIT_MEMLOCK soft limit in bytes, INT64_MAX when unlimited, -1 on error.
 int64_t zg_memlock_limit(void);
 /// Drops CAP_IPC_LOCK from the calling thread's effective and permitted sets (tests use it to
@@ -145,6 +149,17 @@ int64_t zg_memlock_limit(void);
 int zg_drop_ipc_lock_capability(void);
 /// Sets the RLIMIT_MEMLOCK soft and hard limits (bytes). 0 on success.
 int zg_set_memlock_limit(uint64_t bytes);
+
+/// Signal-safe restoration of sysfs counters (huge page pools) for programs that change them:
+/// `zg_restore_register` records "subtract `amount` from the integer in `path`"; after
+/// `zg_restore_install`, SIGINT, SIGTERM and SIGHUP apply every registered entry with raw
+/// system calls and exit with 128 + signal. `zg_restore_run` applies and clears them normally.
+/// Up to 8 entries; paths up to 255 bytes. Returns 0, or -1 when full.
+int zg_restore_register(const char *path, long amount);
+void zg_restore_install(void);
+void zg_restore_run(void);
+/// Forgets the registered entries without applying them.
+void zg_restore_clear(void);
 
 /// Keeps `value` alive and opaque to the optimizer (benchmarks' black hole).
 static inline void zg_black_hole(const void *value) { __asm__ volatile("" : : "r"(value) : "memory"); }

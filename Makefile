@@ -1,0 +1,77 @@
+# ZiggyAlloc for Swift — the two commands a newcomer needs:
+#
+#   make test    install what is missing, build, run every test: unit tests (hugetlb tests reserve
+#                pages when root), the same suite under AddressSanitizer and ThreadSanitizer, and the
+#                multi-node NUMA tests inside 2- and 4-node qemu VMs
+#   make bench   build ziggy-bench in release mode and benchmark the backends on this host,
+#                writing bench-results/ (markdown, JSON, CSV, SVG)
+#
+# Needs Linux, Swift 6.x and apt (Debian/Ubuntu). Installing packages needs root or passwordless sudo.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+# Packages the build needs (the NUMA VM runner installs qemu, cpio and a Debian kernel itself).
+APT_PACKAGES := libnuma-dev pkg-config
+BENCH_ARGS ?=
+BENCH_HUGEPAGES ?= 600
+
+.PHONY: all deps build test test-unit test-sanitizers test-asan test-tsan test-numa bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	[ -r /usr/include/numa.h ] || missing="$$missing libnuma-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else echo "make: missing$$missing; install with: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	  echo "make: installing$$missing" >&2; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $$missing >/dev/null 2>&1 || \
+	  { $$sudo apt-get -q update >/dev/null && \
+	    $$sudo apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends $$missing; } || \
+	  { echo "make: apt-get install$$missing failed" >&2; exit 1; }; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(MAKE) test-unit
+	$(MAKE) test-sanitizers
+	$(MAKE) test-numa
+
+test-unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+test-sanitizers: test-asan test-tsan
+
+# AddressSanitizer with leak detection; separate build folders keep the main build intact.
+test-asan:
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+	  $(SWIFT) test --sanitize=address --scratch-path .build-asan
+
+test-tsan:
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+# Multi-node NUMA behaviour inside qemu VMs (2 and 4 nodes). Exit 3 means the VMs could not run
+# at all: a failure in CI (CI=true), a loud warning elsewhere.
+test-numa:
+	@Tests/NumaVM/run-numa-tests --no-build; rc=$$?; \
+	if [ $$rc -eq 3 ] && [ "$${CI:-}" != "true" ]; then \
+	  echo "make: WARNING: the NUMA VM tests could not run here (see above); they are required in CI" >&2; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
+bench: deps
+	$(SWIFT) build -c release --product ziggy-bench
+	@mkdir -p bench-results
+	@if [ "$$(id -u)" -eq 0 ]; then reserve="--reserve-hugepages $(BENCH_HUGEPAGES)"; \
+	else reserve=""; echo "make: not root: huge pages are not reserved; hugetlb rows will say so" >&2; fi; \
+	.build/release/ziggy-bench $$reserve --markdown bench-results/results.md --json bench-results/results.json \
+	  --csv bench-results/results.csv --svg bench-results/results.svg $(BENCH_ARGS)
+
+clean:
+	rm -rf .build .build-asan .build-tsan bench-results

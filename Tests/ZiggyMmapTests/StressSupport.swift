@@ -1,0 +1,195 @@
+import Glibc
+import Synchronization
+@testable import ZiggyMmap
+
+// Helpers for StressTests.swift: a seeded generator, real threads, per-buffer byte patterns that
+// are cheap to write and check in a debug build, and a /proc/self/maps reader that keeps the
+// permissions (to tell thread stacks and malloc heaps from our own mappings).
+
+/// SplitMix64: a small deterministic generator, so a stress run is repeatable by seed.
+struct StressRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..<bound` (bound > 0; the modulo bias is irrelevant here).
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+/// Runs `body(i)` for i in 0..<count on real pthreads (each with its own thread-local statistics
+/// shard and malloc arena) and joins them all.
+func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    final class Job: @unchecked Sendable {
+        let body: @Sendable (Int) -> Void
+        let index: Int
+        init(_ body: @escaping @Sendable (Int) -> Void, _ index: Int) { self.body = body; self.index = index }
+    }
+    var threads: [pthread_t] = []
+    for index in 0..<count {
+        var thread = pthread_t()
+        let job = Unmanaged.passRetained(Job(body, index)).toOpaque()
+        let rc = pthread_create(&thread, nil, { raw in
+            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+            job.body(job.index)
+            return nil
+        }, job)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        threads.append(thread)
+    }
+    for thread in threads { pthread_join(thread, nil) }
+}
+
+/// The byte pattern of one thread's buffers: 128 KiB of seeded noise, read-only once made (so
+/// any thread may verify any buffer).
+///
+/// A buffer's pattern is the noise from its own `phase` on, repeating every 64 KiB, with the
+/// 8 bytes at the start of every 4 KiB block replaced by `tag + block index` (tags are unique per
+/// buffer). Two buffers that share memory, a block written at the wrong offset, a scribble or a
+/// zero page all show. Writing and checking go through memcpy/memcmp, so a 4 MiB buffer costs
+/// about a millisecond even in a debug build.
+final class PatternSource: @unchecked Sendable {
+    static let blockBytes = 4096
+    static let period = 64 << 10
+    let noise: UnsafeMutableRawPointer
+    nonisolated(unsafe) static let zeroBlock: UnsafeMutableRawPointer = {
+        let block = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
+        memset(block, 0, blockBytes)
+        return block
+    }()
+
+    init(seed: UInt64) {
+        var random = StressRandom(seed: seed)
+        noise = UnsafeMutableRawPointer.allocate(byteCount: 2 * PatternSource.period, alignment: 64)
+        let words = noise.bindMemory(to: UInt64.self, capacity: 2 * PatternSource.period / 8)
+        for i in 0..<(2 * PatternSource.period / 8) { words[i] = random.next() }
+    }
+
+    deinit { noise.deallocate() }
+
+    /// A phase for a new buffer.
+    static func phase(for tag: UInt64) -> Int { Int(truncatingIfNeeded: (tag &* 0x9E37_79B9_7F4A_7C15) >> 40) % period }
+
+    func fill(_ base: UnsafeMutableRawPointer, byteCount: Int, tag: UInt64, phase: Int) {
+        var offset = 0
+        var block: UInt64 = 0
+        while offset < byteCount {
+            let length = min(PatternSource.blockBytes, byteCount - offset)
+            memcpy(base + offset, noise + phase + offset % PatternSource.period, length)
+            if length >= 8 { (base + offset).storeBytes(of: tag &+ block, as: UInt64.self) }
+            offset += length
+            block += 1
+        }
+    }
+
+    /// The byte offset of the first 4 KiB block that differs from the pattern, or nil when intact.
+    func firstMismatch(_ base: UnsafeRawPointer, byteCount: Int, tag: UInt64, phase: Int) -> Int? {
+        var offset = 0
+        var block: UInt64 = 0
+        while offset < byteCount {
+            let length = min(PatternSource.blockBytes, byteCount - offset)
+            let expected = noise + phase + offset % PatternSource.period
+            if length >= 8 {
+                if (base + offset).loadUnaligned(as: UInt64.self) != tag &+ block { return offset }
+                if memcmp(base + offset + 8, expected + 8, length - 8) != 0 { return offset }
+            } else if memcmp(base + offset, expected, length) != 0 {
+                return offset
+            }
+            offset += length
+            block += 1
+        }
+        return nil
+    }
+
+    /// The byte offset of the first non-zero 4 KiB block, or nil when every byte is zero.
+    static func firstNonZero(_ base: UnsafeRawPointer, byteCount: Int) -> Int? {
+        var offset = 0
+        while offset < byteCount {
+            let length = min(blockBytes, byteCount - offset)
+            if memcmp(base + offset, zeroBlock, length) != 0 { return offset }
+            offset += length
+        }
+        return nil
+    }
+}
+
+/// This process's mappings with their permissions, from `/proc/self/maps`.
+struct MappingTable {
+    struct Entry: Hashable, CustomStringConvertible {
+        let start: UInt
+        let end: UInt
+        let permissions: String
+        let inode: UInt64
+        let name: String
+        var byteCount: Int { Int(end - start) }
+        /// Anonymous memory: no file behind it and no kernel-given name such as [heap] or [stack].
+        var isAnonymous: Bool { inode == 0 && name.isEmpty }
+        var description: String {
+            "0x\(String(start, radix: 16))-0x\(String(end, radix: 16)) \(permissions) \(byteCount >> 10) KiB\(name.isEmpty ? "" : " " + name)"
+        }
+    }
+
+    let entries: [Entry]
+
+    static func take() -> MappingTable {
+        let text = Kernel.readText("/proc/self/maps") ?? ""
+        var entries: [Entry] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 5, case let bounds = fields[0].split(separator: "-"), bounds.count == 2,
+                  let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16) else { continue }
+            entries.append(Entry(start: low, end: high, permissions: String(fields[1]),
+                                 inode: UInt64(fields[4]) ?? 0,
+                                 name: fields.count > 5 ? fields[5...].joined(separator: " ") : ""))
+        }
+        return MappingTable(entries: entries.sorted { $0.start < $1.start })
+    }
+
+    /// Anonymous mappings that are not glibc's own thread stacks or malloc heaps:
+    /// - a thread stack is a read-write mapping directly above a small inaccessible guard
+    ///   mapping (glibc maps stack and guard together, then makes the guard `---p`);
+    /// - a malloc arena heap (`HEAP_MAX_SIZE` = 64 MiB on 64-bit) is a run of adjacent mappings
+    ///   that exactly tiles a 64 MiB-aligned 64 MiB window, read-write part first.
+    /// Our allocators only make read-write mappings, never inaccessible ones, and never 64 MiB
+    /// windows split into a read-write and a `---p` part, so nothing of ours is filtered out by
+    /// these rules; a leaked mapping adjacent to a stack or heap merges with it, breaks the
+    /// shape, and shows here.
+    func unexplainedAnonymous() -> [Entry] {
+        let heapWindow: UInt = 64 << 20
+        var explained = Set<Int>()
+        for (index, entry) in entries.enumerated() where entry.isAnonymous {
+            // Thread stack: rw-p directly above a ---p guard of at most 1 MiB.
+            if entry.permissions.hasPrefix("rw"), index > 0 {
+                let below = entries[index - 1]
+                if below.isAnonymous, below.end == entry.start, below.permissions.hasPrefix("---"),
+                   below.byteCount <= 1 << 20 {
+                    explained.insert(index)
+                    explained.insert(index - 1)
+                }
+            }
+            // Malloc heap: adjacent mappings tiling [k·64 MiB, (k+1)·64 MiB).
+            if entry.start % heapWindow == 0 {
+                var last = index
+                while last + 1 < entries.count, entries[last + 1].isAnonymous, entries[last + 1].start == entries[last].end,
+                      entries[last].end < entry.start + heapWindow {
+                    last += 1
+                }
+                if entries[last].end == entry.start + heapWindow, entry.permissions.hasPrefix("rw") {
+                    for i in index...last { explained.insert(i) }
+                }
+            }
+        }
+        return entries.enumerated().filter { $0.element.isAnonymous && !explained.contains($0.offset) }.map(\.element)
+    }
+}
+
+/// Reads an integer from the environment (nil when unset or not a number).
+func environmentInt(_ name: String) -> Int? {
+    guard let value = getenv(name) else { return nil }
+    return Int(String(cString: value))
+}
