@@ -3,7 +3,8 @@
 public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
     /// Pages found on each node.
     public let pagesPerNode: [Int: Int]
-    /// Pages not yet faulted in (`-ENOENT`).
+    /// Pages not yet faulted in: `-ENOENT`, or `-EFAULT` which kernels before 6.x (and every
+    /// kernel for the shared zero page) report for untouched anonymous memory.
     public let notPresent: Int
     /// Pages the kernel could not report, by `errno`.
     public let errors: [Int32: Int]
@@ -61,7 +62,7 @@ extension UnmanagedBuffer {
             case .success(let status):
                 for value in status {
                     if value >= 0 { perNode[Int(value), default: 0] += 1 }
-                    else if value == -ENOENT_CODE { notPresent += 1 }
+                    else if value == -ENOENT_CODE || value == -EFAULT_CODE { notPresent += 1 }
                     else { errors[-value, default: 0] += 1 }
                 }
             case .failure(let error):
@@ -84,3 +85,4 @@ extension UnmanagedBuffer {
 
 import Glibc
 let ENOENT_CODE: Int32 = ENOENT
+let EFAULT_CODE: Int32 = EFAULT
