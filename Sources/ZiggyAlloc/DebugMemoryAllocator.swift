@@ -1,6 +1,5 @@
 import Glibc
 import Logging
-import Synchronization
 
 /// Wraps any allocator and tracks every buffer it hands out with the caller's `#fileID`, `#line`
 /// and `#function`, to report leaks with their allocation sites (the .NET `DebugMemoryAllocator`,
@@ -84,7 +83,7 @@ final class DebugTracker: Sendable {
     let scribble: Bool
     let logger: Logger
     let recorder = StatisticsRecorder()
-    let live = Mutex(Live())
+    let live = Locked(Live())
 
     init(name: String, action: LeakAction, scribble: Bool, logger: Logger) {
         self.name = name

@@ -1,6 +1,5 @@
 import CZiggyShims
 import Glibc
-import Synchronization
 
 /// The slow paths of ``StatisticsRecorder``: creating and retiring records, filling a thread's
 /// record cache, and releasing a thread's cache when it exits. Everything here runs under one
@@ -10,13 +9,12 @@ import Synchronization
 /// freed when the last reference goes, so a cached record pointer is always valid.
 @usableFromInline
 enum StatisticsRegistry {
-    struct State: ~Copyable {
+    struct State {
         var records: [UInt64: UnsafeMutablePointer<zg_stats>] = [:]
         var nextID: UInt64 = 1
     }
 
-    nonisolated(unsafe) private static var state = State()
-    private static let lock = Mutex<Void>(())
+    private static let state = Locked(State())
 
     /// Thread-exit hook: the destructor of this key releases the exiting thread's cache.
     private static let threadKey: pthread_key_t = {
@@ -30,7 +28,7 @@ enum StatisticsRegistry {
     }()
 
     static func register() -> (UInt64, UnsafeMutablePointer<zg_stats>) {
-        lock.withLock { _ in
+        state.withLock { state in
             let thread = currentThreadLocked()
             var raw: UnsafeMutableRawPointer?
             let rc = posix_memalign(&raw, 64, MemoryLayout<zg_stats>.stride)
@@ -49,7 +47,7 @@ enum StatisticsRegistry {
     }
 
     static func unregister(id: UInt64) {
-        lock.withLock { _ in
+        state.withLock { state in
             guard let record = state.records.removeValue(forKey: id) else { return }
             releaseLocked(record)
         }
@@ -59,7 +57,7 @@ enum StatisticsRegistry {
     /// allocator is gone.
     @usableFromInline
     static func resolveSlow(id: UInt64) -> UnsafeMutablePointer<zg_stats>? {
-        lock.withLock { _ in
+        state.withLock { state in
             guard let record = state.records[id] else { return nil }
             installLocked(record, in: currentThreadLocked())
             return record
@@ -67,7 +65,7 @@ enum StatisticsRegistry {
     }
 
     /// Live records (for tests that check nothing is retained).
-    static var liveRecordCount: Int { lock.withLock { _ in state.records.count } }
+    static var liveRecordCount: Int { state.withLock { $0.records.count } }
 
     private static func currentThreadLocked() -> UnsafeMutablePointer<zg_thread> {
         if let thread = zg_thread_get() { return thread }
@@ -80,7 +78,7 @@ enum StatisticsRegistry {
     }
 
     private static func installLocked(_ record: UnsafeMutablePointer<zg_stats>, in thread: UnsafeMutablePointer<zg_thread>) {
-        let id = record.pointee.id
+        let id = zg_stats_id(record)
         let index = Int(id & UInt64(ZG_TLS_SLOTS - 1))
         withUnsafeMutableBytes(of: &thread.pointee.slots) { raw in
             let slots = raw.bindMemory(to: zg_tls_slot.self)
@@ -88,21 +86,20 @@ enum StatisticsRegistry {
                 if old == record { return }
                 releaseLocked(old)
             }
-            record.pointee.references += 1
+            zg_stats_retain(record)
             slots[index] = zg_tls_slot(id: id, stats: record)
         }
     }
 
     private static func releaseLocked(_ record: UnsafeMutablePointer<zg_stats>) {
-        record.pointee.references -= 1
-        if record.pointee.references == 0 {
+        if zg_stats_release(record) == 0 {
             record.deinitialize(count: 1)
             Glibc.free(record)
         }
     }
 
     private static func releaseThread(_ thread: UnsafeMutablePointer<zg_thread>) {
-        lock.withLock { _ in
+        state.withLock { _ in
             withUnsafeMutableBytes(of: &thread.pointee.slots) { raw in
                 for slot in raw.bindMemory(to: zg_tls_slot.self) {
                     if let record = slot.stats { releaseLocked(record) }

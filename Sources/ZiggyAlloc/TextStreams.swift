@@ -33,11 +33,10 @@ public struct TextSource: Sendable {
     }
 }
 
-import Synchronization
 
 final class LineCursor: Sendable {
-    private let state: Mutex<(lines: [String], index: Int)>
-    init(_ lines: [String]) { state = Mutex((lines, 0)) }
+    private let state: Locked<(lines: [String], index: Int)>
+    init(_ lines: [String]) { state = Locked((lines, 0)) }
     func next() -> String? {
         state.withLock { state in
             guard state.index < state.lines.count else { return nil }

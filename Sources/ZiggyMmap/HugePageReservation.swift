@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 
 /// Huge pages added to the kernel's hugetlb pool for as long as this value lives; the pool goes
 /// back to its previous size when it ends (or on ``release()``).
@@ -19,7 +18,7 @@ public struct HugePageReservation: ~Copyable {
     public let granted: Int
     private var active: Bool
 
-    private static let lock = Mutex<Void>(())
+    private static let lock = Locked<Void>(())
 
     /// Grows the `pageSize` pool (on `node`, or wherever the kernel chooses) so that at least
     /// `count` more pages are available than now.

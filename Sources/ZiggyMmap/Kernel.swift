@@ -1,7 +1,7 @@
+import Synchronization
 import CNuma
 import CZiggyShims
 import Glibc
-import Synchronization
 
 /// The one seam between ZiggyMmap and the kernel: every mmap, munmap, madvise, mlock, msync,
 /// mbind, get_mempolicy, move_pages, affinity call and every sysfs/procfs read or write goes
@@ -251,11 +251,11 @@ final class KernelFaultPlan: Sendable {
         var matched = 0
     }
 
-    private let state: Mutex<(rules: [Rule], log: [(Kernel.Call, String)])>
+    private let state: Locked<(rules: [Rule], log: [(Kernel.Call, String)])>
     private let nthCall: (index: Int, errno: Int32, excluding: Set<Kernel.Call>)?
 
     init(_ rules: [Rule] = [], nthCall: (index: Int, errno: Int32, excluding: Set<Kernel.Call>)? = nil) {
-        state = Mutex((rules, []))
+        state = Locked((rules, []))
         self.nthCall = nthCall
     }
 
@@ -269,7 +269,7 @@ final class KernelFaultPlan: Sendable {
         KernelFaultPlan(nthCall: (index, errno, excluding))
     }
 
-    private let mapping = Mutex((mapped: 0, unmapped: 0))
+    private let mapping = Locked((mapped: 0, unmapped: 0))
 
     func noteMapped(_ bytes: Int) { mapping.withLock { $0.mapped += bytes } }
     func noteUnmapped(_ bytes: Int) { mapping.withLock { $0.unmapped += bytes } }

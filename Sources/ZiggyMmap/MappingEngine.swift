@@ -1,6 +1,6 @@
+import Synchronization
 import Glibc
 import Logging
-import Synchronization
 
 /// The shared machinery of ``MmapAllocator`` and `NumaAllocator`: map with a page size (falling
 /// back as allowed), align, advise, bind, lock, populate, verify; unmap or pool on release.
@@ -10,8 +10,8 @@ final class MappingEngine: Sendable {
     let options: MmapAllocator.Options
     let backend: BufferBacking.Backend
     let recorder = StatisticsRecorder()
-    let counters = Mutex(MmapStatistics())
-    let pool: Mutex<MappingPool>?
+    let counters = Locked(MmapStatistics())
+    let pool: Locked<MappingPool>?
     /// Set when the allocator is gone: released mappings are unmapped instead of pooled.
     let closed = Atomic<Bool>(false)
     /// CPUs the population threads run on (a NUMA buffer's nodes), if pinned.
@@ -37,7 +37,7 @@ final class MappingEngine: Sendable {
         self.preMapCheck = preMapCheck
         transparentHuge = TransparentHugePages.read()
         hugeTLBSizes = Set(HugePagePool.supportedSizes)
-        pool = options.reusePoolBytes > 0 ? Mutex(MappingPool(capacity: options.reusePoolBytes)) : nil
+        pool = options.reusePoolBytes > 0 ? Locked(MappingPool(capacity: options.reusePoolBytes)) : nil
     }
 
     /// Ends pooling and unmaps what the pool holds.
@@ -240,7 +240,7 @@ final class MappingEngine: Sendable {
             let pages = length / pageBytes
             let threads = max(1, min(requestedThreads, pages))
             let perThread = (pages + threads - 1) / threads
-            let failures = Mutex<[Errno]>([])
+            let failures = Locked<[Errno]>([])
             let pinError = WorkerThreads.run(count: threads, cpus: populateCPUs) { index in
                 let first = index * perThread
                 let count = min(perThread, pages - first)

@@ -1,4 +1,3 @@
-import Synchronization
 import Testing
 import ZiggyAlloc
 
@@ -8,7 +7,7 @@ struct ConcurrencyTests {
     func exactStatistics() {
         let allocator = SystemMemoryAllocator()
         let perThread = 100_000 / 8
-        let expectedBytes = Mutex(0)
+        let expectedBytes = Locked(0)
         onThreads(8) { thread in
             var generator = SplitMix64(seed: UInt64(thread + 1))
             var bytes = 0
@@ -41,7 +40,7 @@ struct ConcurrencyTests {
     @Test("buffers allocated on one thread and freed on another are counted once")
     func crossThreadFrees() {
         let allocator = SystemMemoryAllocator()
-        let handoff = Mutex<[RawAllocation]>([])
+        let handoff = Locked<[RawAllocation]>([])
         onThreads(2) { thread in
             if thread == 0 {
                 for _ in 0..<10_000 {

@@ -1,9 +1,8 @@
-import Synchronization
 import Testing
 import ZiggyAlloc
 
 final class Transcript: Sendable {
-    let text = Mutex("")
+    let text = Locked("")
     var sink: TextSink { TextSink { piece in self.text.withLock { $0 += piece } } }
     var value: String { text.withLock { $0 } }
 }
@@ -36,7 +35,7 @@ struct CtxAndDeferScopeTests {
 
     @Test("DeferScope runs actions and frees adopted buffers in reverse order")
     func deferOrder() throws {
-        let order = Mutex<[String]>([])
+        let order = Locked<[String]>([])
         let ctx = Ctx(allocator: DebugMemoryAllocator("Defer", wrapping: SystemMemoryAllocator(), onLeak: .throw))
         do {
             var scope = DeferScope()
@@ -57,7 +56,7 @@ struct CtxAndDeferScopeTests {
 
     @Test("DeferScope.run cleans up when its body throws")
     func deferOnThrow() throws {
-        let log = Mutex<[Int]>([])
+        let log = Locked<[Int]>([])
         let allocator = SystemMemoryAllocator()
         #expect(throws: Failure.self) {
             try DeferScope.run { scope in
@@ -74,7 +73,7 @@ struct CtxAndDeferScopeTests {
 
     @Test("a local DeferScope also runs when the enclosing function throws")
     func localDeferOnThrow() {
-        let log = Mutex<[String]>([])
+        let log = Locked<[String]>([])
         func work() throws {
             var scope = DeferScope()
             scope.defer { log.withLock { $0.append("cleanup") } }

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import Testing
 import ZiggyAlloc
 
@@ -10,14 +9,14 @@ final class BlockPoolAllocator: BufferOwner, UnmanagedMemoryAllocator, @unchecke
     let blockSize: Int
     let slab: UnsafeMutableRawPointer
     let blockCount: Int
-    let freeBlocks: Mutex<[Int]>
+    let freeBlocks: Locked<[Int]>
     let recorder = StatisticsRecorder()
 
     init(blockSize: Int, blockCount: Int) {
         self.blockSize = blockSize
         self.blockCount = blockCount
         slab = UnsafeMutableRawPointer.allocate(byteCount: blockSize * blockCount, alignment: 64)
-        freeBlocks = Mutex(Array((0..<blockCount).reversed()))
+        freeBlocks = Locked(Array((0..<blockCount).reversed()))
     }
 
     deinit { slab.deallocate() }
@@ -95,5 +94,25 @@ struct CustomAllocatorTests {
         let debug = DebugMemoryAllocator("generic", wrapping: ScopedAllocator())
         #expect(try sumOfSquares(debug, 10) == 285)
         #expect(debug.leakReport.isEmpty)
+    }
+
+    @Test("an allocator that returns the wrong size traps with a message naming it")
+    func wrongSizeTraps() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            /// Returns one byte too few.
+            struct ShortAllocator: UnmanagedMemoryAllocator {
+                let base = SystemMemoryAllocator()
+                var supportsIndividualDeallocation: Bool { true }
+                var statistics: AllocationStatistics { base.statistics }
+                func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
+                    let raw = try base.allocateBytes(request).unsafeDetach()
+                    return UnmanagedBuffer(unsafeBase: raw.base.assumingMemoryBound(to: UInt8.self),
+                                           count: raw.byteCount - 1, deallocator: raw.deallocator)
+                }
+            }
+            _ = try ShortAllocator().allocate(UInt32.self, count: 4).count
+        }
+        let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(text.contains("ShortAllocator.allocateBytes returned 15 B"))
     }
 }

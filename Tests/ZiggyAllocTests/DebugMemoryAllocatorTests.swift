@@ -1,11 +1,10 @@
 import Logging
-import Synchronization
 import Testing
 import ZiggyAlloc
 
 /// Collects log messages so tests can read what the debug allocator logged.
 final class CapturedLog: Sendable {
-    let messages = Mutex<[String]>([])
+    let messages = Locked<[String]>([])
 
     var logger: Logger {
         Logger(label: "test") { _ in Handler(log: self) }

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import Testing
 @testable import ZiggyMmap
 
@@ -159,7 +158,7 @@ struct MmapAllocatorTests {
 
     @Test("a THP request that cannot be served falls back to base pages, counted and reported")
     func fallbackReported() throws {
-        let events = Mutex<[FallbackEvent]>([])
+        let events = Locked<[FallbackEvent]>([])
         let allocator = MmapAllocator(MmapAllocator.Options(
             pageSize: .transparentHuge, fallback: .anySmaller, onFallback: { event in events.withLock { $0.append(event) } }))
         let plan = KernelFaultPlan.failing(.madvise, with: EINVAL, detailContains: "advice=14")

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 @testable import ZiggyMmap
 
 // Helpers for StressTests.swift: a seeded generator, real threads, per-buffer byte patterns that
@@ -127,8 +126,10 @@ struct MappingTable {
         let inode: UInt64
         let name: String
         var byteCount: Int { Int(end - start) }
-        /// Anonymous memory: no file behind it and no kernel-given name such as [heap] or [stack].
-        var isAnonymous: Bool { inode == 0 && name.isEmpty }
+        /// Anonymous memory: no file behind it and no kernel-given name such as [heap] or [stack];
+        /// private hugetlb mappings count too (the kernel shows them as a deleted `/anon_hugepage`).
+        var isAnonymous: Bool { (inode == 0 && name.isEmpty) || name.hasPrefix("/anon_hugepage") }
+        var isUnnamedAnonymous: Bool { inode == 0 && name.isEmpty }
         var description: String {
             "0x\(String(start, radix: 16))-0x\(String(end, radix: 16)) \(permissions) \(byteCount >> 10) KiB\(name.isEmpty ? "" : " " + name)"
         }
@@ -162,34 +163,39 @@ struct MappingTable {
     func unexplainedAnonymous() -> [Entry] {
         let heapWindow: UInt = 64 << 20
         var explained = Set<Int>()
-        for (index, entry) in entries.enumerated() where entry.isAnonymous {
-            // Thread stack: rw-p directly above a ---p guard of at most 1 MiB.
-            if entry.permissions.hasPrefix("rw"), index > 0 {
-                let below = entries[index - 1]
-                if below.isAnonymous, below.end == entry.start, below.permissions.hasPrefix("---"),
-                   below.byteCount <= 1 << 20 {
-                    explained.insert(index)
-                    explained.insert(index - 1)
-                }
+        for (index, entry) in entries.enumerated() where entry.isUnnamedAnonymous && entry.permissions.hasPrefix("rw") {
+            // Thread stack: read-write directly above a `---p` guard of at most 1 MiB.
+            if index > 0, case let below = entries[index - 1], below.isUnnamedAnonymous, below.end == entry.start,
+               below.permissions.hasPrefix("---"), below.byteCount <= 1 << 20 {
+                explained.formUnion([index - 1, index])
             }
-            // Malloc heap: adjacent mappings tiling [k·64 MiB, (k+1)·64 MiB).
+            // Malloc heap: adjacent mappings, read-write first, tiling [k·64 MiB, (k+1)·64 MiB).
             if entry.start % heapWindow == 0 {
                 var last = index
-                while last + 1 < entries.count, entries[last + 1].isAnonymous, entries[last + 1].start == entries[last].end,
-                      entries[last].end < entry.start + heapWindow {
+                while last + 1 < entries.count, entries[last + 1].isUnnamedAnonymous,
+                      entries[last + 1].start == entries[last].end, entries[last].end < entry.start + heapWindow {
                     last += 1
                 }
-                if entries[last].end == entry.start + heapWindow, entry.permissions.hasPrefix("rw") {
-                    for i in index...last { explained.insert(i) }
-                }
+                if entries[last].end == entry.start + heapWindow { explained.formUnion(index...last) }
             }
         }
-        return entries.enumerated().filter { $0.element.isAnonymous && !explained.contains($0.offset) }.map(\.element)
+        return entries.indices.filter { entries[$0].isAnonymous && !explained.contains($0) }.map { entries[$0] }
     }
 }
 
-/// Reads an integer from the environment (nil when unset or not a number).
+/// The sanitizer runtime linked into this process, if any. Sanitizers replace malloc and map
+/// their own shadow and allocator regions, so the /proc/self/maps comparison only means something
+/// without one.
+let activeSanitizer: String? = {
+    if dlsym(nil, "__asan_init") != nil { return "AddressSanitizer" }
+    if dlsym(nil, "__tsan_init") != nil { return "ThreadSanitizer" }
+    return nil
+}()
+
+/// Reads an integer (decimal, or hex with 0x) from the environment; nil when unset or not a number.
 func environmentInt(_ name: String) -> Int? {
     guard let value = getenv(name) else { return nil }
-    return Int(String(cString: value))
+    let text = String(cString: value)
+    if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16).map { Int(bitPattern: UInt($0)) } }
+    return Int(text)
 }

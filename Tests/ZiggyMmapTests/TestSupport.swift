@@ -77,3 +77,15 @@ func touchPages<T>(_ buffer: inout UnmanagedBuffer<T>) {
         }
     }
 }
+
+/// Serializes every test that uses hugetlb pages — across suites and across exit-test child
+/// processes — because the kernel's pools are global: one test's pages are another's shortage.
+/// A file lock (flock), so child processes take part; never held across an `await`.
+func withHugeTLBPool<R>(_ body: () throws -> R) rethrows -> R {
+    let fd = open("/tmp/ziggy-hugetlb-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
+    precondition(fd >= 0, "cannot open the hugetlb test lock")
+    defer { close(fd) }
+    while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+    defer { flock(fd, LOCK_UN) }
+    return try body()
+}

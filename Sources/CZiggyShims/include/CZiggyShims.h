@@ -129,6 +129,13 @@ static inline zg_stats_snapshot zg_stats_read(const zg_stats *s) {
     return r;
 }
 
+/// Reference counting of records, done under the registry's lock. Field-exact accesses (not a
+/// copy of the whole record) so ThreadSanitizer does not mistake them for races with the
+/// counters other threads update at the same time.
+static inline void zg_stats_retain(zg_stats *s) { s->references += 1; }
+static inline int64_t zg_stats_release(zg_stats *s) { return --s->references; }
+static inline uint64_t zg_stats_id(const zg_stats *s) { return s->id; }
+
 /// Allocates a new thread id (never reused, never 0).
 uint64_t zg_next_thread_id(void);
 
