@@ -54,7 +54,10 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     public var statistics: AllocationStatistics { tracker.recorder.snapshot }
 
     public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
-        let inner = try base.allocateBytes(request).unsafeDetach()
+        let buffer = try base.allocateBytes(request)
+        // Empty buffers hold nothing and count as no allocation, as in every other allocator.
+        if !buffer.isOwning { return buffer }
+        let inner = buffer.unsafeDetach()
         let record = DebugRecord(tracker: tracker, inner: inner.deallocator, request: request)
         tracker.insert(record, address: UInt(bitPattern: inner.base))
         return UnmanagedBuffer(unsafeBase: inner.base.assumingMemoryBound(to: UInt8.self), count: inner.byteCount,

@@ -126,11 +126,9 @@ final class PropertyRun {
     private(set) var caseNumber = 0
     private(set) var currentCase = ""
 
-    // The counters the allocator should report. Empty buffers are not allocations for the malloc
-    // and arena backends; the Debug allocator tracks every buffer it hands out, empty ones too.
-    var countsEmptyBuffers: Bool { allocator == .debug }
+    // The counters the allocator should report. Empty buffers are no allocation in any allocator.
     private(set) var liveBytes = 0, liveAllocations = 0, peakBytes = 0
-    private(set) var cumulativeBytes = 0, allocations = 0, nonEmptyAllocations = 0
+    private(set) var cumulativeBytes = 0, nonEmptyAllocations = 0
 
     init(_ property: String, _ allocator: AllocatorKind, _ element: ElementKind) {
         self.property = property
@@ -156,9 +154,8 @@ final class PropertyRun {
     }
 
     func allocated(_ bytes: Int) {
-        allocations += 1
-        if bytes > 0 { nonEmptyAllocations += 1 }
-        guard bytes > 0 || countsEmptyBuffers else { return }
+        guard bytes > 0 else { return }
+        nonEmptyAllocations += 1
         liveBytes += bytes
         liveAllocations += 1
         cumulativeBytes += bytes
@@ -166,7 +163,7 @@ final class PropertyRun {
     }
 
     func freed(_ bytes: Int) {
-        guard bytes > 0 || countsEmptyBuffers else { return }
+        guard bytes > 0 else { return }
         liveBytes -= bytes
         liveAllocations -= 1
     }
@@ -182,7 +179,7 @@ final class PropertyRun {
     func expectFinal(_ stats: AllocationStatistics, sourceLocation: SourceLocation = #_sourceLocation) {
         let expected = AllocationStatistics(
             liveBytes: 0, liveAllocations: 0, peakBytes: peakBytes, cumulativeBytes: cumulativeBytes,
-            totalAllocations: countsEmptyBuffers ? allocations : nonEmptyAllocations)
+            totalAllocations: nonEmptyAllocations)
         #expect(liveBytes == 0 && liveAllocations == 0, "the test itself left buffers alive — \(context)",
                 sourceLocation: sourceLocation)
         #expect(stats == expected, "final counters of \(allocator.rawValue) for \(property)", sourceLocation: sourceLocation)
@@ -433,7 +430,7 @@ enum AllocationOutcomes: AllocatorProperty {
         #expect(address % alignment == 0 && address % MemoryLayout<T>.alignment == 0,
                 "base 0x\(String(address, radix: 16)) not aligned to \(alignment) — \(run.context)")
         let owning = buffer.isOwning
-        #expect(owning == (byteCount > 0 || run.allocator == .debug), "isOwning \(owning) — \(run.context)")
+        #expect(owning == (byteCount > 0), "isOwning \(owning) — \(run.context)")
         guard byteCount > 0 else { return }
         let backing = buffer.backing
         let backend: BufferBacking.Backend = run.allocator == .scoped ? .scoped : .system

@@ -216,11 +216,9 @@ enum StressHarness {
                 shared.fail("\(name): peak \(stats.peakBytes) B is below the largest single buffer (\(tally.largest) B)")
             }
         }
-        // Empty buffers (0 bytes) are not allocations for the malloc, arena and mmap backends
-        // (they return a non-owning empty buffer); the Debug allocator tracks every buffer it
-        // hands out, empty ones included.
+        // Empty buffers (0 bytes) are no allocation in any allocator (they are non-owning).
         checkStatistics("SystemMemoryAllocator", shared.system.statistics, tallies[Backend.system.rawValue], countsEmpty: false)
-        checkStatistics("DebugMemoryAllocator", shared.debug.allocator.statistics, tallies[Backend.debug.rawValue], countsEmpty: true)
+        checkStatistics("DebugMemoryAllocator", shared.debug.allocator.statistics, tallies[Backend.debug.rawValue], countsEmpty: false)
         checkStatistics("DebugMemoryAllocator.base", shared.debug.allocator.base.statistics, tallies[Backend.debug.rawValue],
                         countsEmpty: false)
         let leaks = shared.debug.allocator.leakReport
