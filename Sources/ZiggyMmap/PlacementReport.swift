@@ -12,7 +12,8 @@ public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
     public let pageSize: PageSize
     /// Pages the buffer spans.
     public let totalPages: Int
-    /// Pages queried: all of them, or an evenly spaced sample of very large buffers.
+    /// Pages queried: all of them, or one page from each of that many equal slices of very large
+    /// buffers (at a jittered offset, so interleaving patterns do not alias).
     public let queriedPages: Int
 
     /// Whether only a sample of the pages was queried.
@@ -40,7 +41,8 @@ extension UnmanagedBuffer {
     /// Where this buffer's pages are now, per NUMA node — for buffers from every allocator.
     ///
     /// Steps by the page size the buffer obtained (hugetlb buffers: one query per huge page).
-    /// Buffers of more than `maximumSamples` pages are sampled evenly; the report says so.
+    /// Buffers of more than `maximumSamples` pages are sampled (one page per equal slice, at a
+    /// jittered offset); the report says so.
     public func placement(maximumSamples: Int = 1 << 18) throws(AllocationError) -> PlacementReport {
         guard maximumSamples > 0 else { throw .invalidArgument("placement: maximumSamples must be positive") }
         let mapping = MappingRecord.of(self)
@@ -71,9 +73,18 @@ extension UnmanagedBuffer {
             batch.removeAll(keepingCapacity: true)
         }
 
+        // Sampling takes one page from each of `queried` equal buckets, at a pseudo-random offset
+        // within the bucket: evenly spaced samples would alias with interleaving (every second
+        // page of a 2-node interleave is on the same node).
+        var jitter: UInt64 = 0x9E37_79B9_7F4A_7C15
         for index in 0..<queried {
-            // Evenly spaced when sampling; every page otherwise.
-            let page = queried == totalPages ? index : Int(Double(index) * Double(totalPages) / Double(queried))
+            var page = index
+            if queried < totalPages {
+                let low = index * totalPages / queried
+                let high = (index + 1) * totalPages / queried
+                jitter = jitter &* 6364136223846793005 &+ 1442695040888963407
+                page = low + Int((jitter >> 33) % UInt64(max(1, high - low)))
+            }
             batch.append(UnsafeMutableRawPointer(bitPattern: start + UInt(page) * step))
             if batch.count == 4096 { try flush() }
         }

@@ -173,3 +173,18 @@ struct NumaVMTests {
         }
     }
 }
+
+extension NumaVMTests {
+    @Test("a sampled placement of an interleaved buffer sees every node (no aliasing with the interleave period)")
+    func sampledInterleave() throws {
+        let all = NodeSet(nodes)
+        let allocator = try NumaAllocator(policy: .interleave(all), populate: .kernel)
+        let buffer = try allocator.allocate(UInt8.self, count: 16 * MiB)
+        let sample = try buffer.placement(maximumSamples: 512)
+        #expect(sample.isSampled && sample.queriedPages == 512)
+        #expect(sample.nodes == all, "\(sample)")
+        for node in nodes {
+            #expect(abs(sample.fraction(onNode: node) - 1 / Double(nodes.count)) < 0.15, "\(sample)")
+        }
+    }
+}
