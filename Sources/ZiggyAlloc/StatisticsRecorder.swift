@@ -42,9 +42,7 @@ public final class StatisticsRecorder: @unchecked Sendable {
     /// Counts a free for the recorder with identity `id`, if it still exists.
     @inlinable @inline(__always)
     public static func recordDeallocation(id: UInt64, byteCount: Int) {
-        if let stats = zg_lookup(id) {
-            zg_stats_freed(stats, Int64(byteCount))
-        } else if let stats = StatisticsRegistry.resolveSlow(id: id) {
+        if !zg_stats_freed_cached(id, Int64(byteCount)), let stats = StatisticsRegistry.resolveSlow(id: id) {
             zg_stats_freed(stats, Int64(byteCount))
         }
     }

@@ -87,7 +87,8 @@ enum StatisticsRegistry {
                 releaseLocked(old)
             }
             zg_stats_retain(record)
-            slots[index] = zg_tls_slot(id: id, stats: record)
+            slots[index] = zg_tls_slot(id: id, stats: record,
+                                       owner: zg_stats_owner(record) == thread.pointee.thread_id ? 1 : 0)
         }
     }
 

@@ -43,6 +43,8 @@ typedef struct zg_stats {
 typedef struct zg_tls_slot {
     uint64_t id;
     zg_stats *stats;
+    /// Whether this thread is the record's owner (decided once, when the slot is filled).
+    uint64_t owner;
 } zg_tls_slot;
 
 typedef struct zg_thread {
@@ -63,16 +65,6 @@ extern __thread zg_thread *zg_current_thread __attribute__((tls_model("initial-e
 
 static inline zg_thread *zg_thread_get(void) { return zg_current_thread; }
 static inline void zg_thread_set(zg_thread *t) { zg_current_thread = t; }
-
-/// The record cached for `id` on this thread, or NULL (the caller takes the slow path).
-static inline zg_stats *zg_lookup(uint64_t id) {
-    zg_thread *t = zg_current_thread;
-    if (__builtin_expect(t != NULL, 1)) {
-        zg_tls_slot *slot = &t->slots[id & (ZG_TLS_SLOTS - 1)];
-        if (__builtin_expect(slot->id == id, 1)) return slot->stats;
-    }
-    return NULL;
-}
 
 static inline bool zg_is_owner(const zg_stats *s) {
     zg_thread *t = zg_current_thread;
@@ -109,14 +101,30 @@ static inline void zg_stats_allocated(zg_stats *s, int64_t bytes) {
     zg_stats_raise_peak(s, live);
 }
 
-static inline void zg_stats_freed(zg_stats *s, int64_t bytes) {
-    if (zg_is_owner(s)) {
+static inline void zg_stats_freed_as(zg_stats *s, int64_t bytes, bool owner) {
+    if (owner) {
         ZG_STORE(&s->owner_live_bytes, ZG_LOAD(&s->owner_live_bytes) - bytes);
         ZG_STORE(&s->owner_live_count, ZG_LOAD(&s->owner_live_count) - 1);
     } else {
         ZG_ADD(&s->shared_live_bytes, -bytes);
         ZG_ADD(&s->shared_live_count, -1);
     }
+}
+
+static inline void zg_stats_freed(zg_stats *s, int64_t bytes) { zg_stats_freed_as(s, bytes, zg_is_owner(s)); }
+
+/// Counts a free for the record cached under `id` on this thread; false on a cache miss (the
+/// caller resolves the record on its slow path).
+static inline bool zg_stats_freed_cached(uint64_t id, int64_t bytes) {
+    zg_thread *t = zg_current_thread;
+    if (__builtin_expect(t != NULL, 1)) {
+        zg_tls_slot *slot = &t->slots[id & (ZG_TLS_SLOTS - 1)];
+        if (__builtin_expect(slot->id == id, 1)) {
+            zg_stats_freed_as(slot->stats, bytes, slot->owner != 0);
+            return true;
+        }
+    }
+    return false;
 }
 
 static inline zg_stats_snapshot zg_stats_read(const zg_stats *s) {
@@ -135,6 +143,7 @@ static inline zg_stats_snapshot zg_stats_read(const zg_stats *s) {
 static inline void zg_stats_retain(zg_stats *s) { s->references += 1; }
 static inline int64_t zg_stats_release(zg_stats *s) { return --s->references; }
 static inline uint64_t zg_stats_id(const zg_stats *s) { return s->id; }
+static inline uint64_t zg_stats_owner(const zg_stats *s) { return s->owner_thread; }
 
 /// Allocates a new thread id (never reused, never 0).
 uint64_t zg_next_thread_id(void);
