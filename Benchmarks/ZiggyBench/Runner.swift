@@ -65,29 +65,33 @@ final class Runner {
                         ratio_to_reference: nil, speedup_vs_base_pages: nil, note: note))
     }
 
-    /// Runs `body(n)` for growing batches until one sample takes `minSampleSeconds`; returns
-    /// seconds per operation, for `repetitions` samples.
-    func perOperation(_ body: (Int) -> Void) -> [Double] {
+    /// The batch size for which one run of `body(batch)` takes at least `minSampleSeconds`.
+    func calibrate(_ body: (Int) -> Void) -> Int {
         var batch = 1
         while true {
             let start = now()
             body(batch)
-            if now() - start >= config.minSampleSeconds || batch >= 1 << 26 { break }
+            if now() - start >= config.minSampleSeconds || batch >= 1 << 26 { return batch }
             batch *= 2
         }
-        return (0..<config.repetitions).map { _ in
-            let start = now()
-            body(batch)
-            return (now() - start) / Double(batch)
-        }
+    }
+
+    /// Seconds per operation of one run of `body(batch)`.
+    func sample(_ body: (Int) -> Void, batch: Int) -> Double {
+        let start = now()
+        body(batch)
+        return (now() - start) / Double(batch)
     }
 
     func reason(_ backend: Backend, bytes: Int) -> String? { factory.unavailableReason(backend, bytes: bytes) }
 
     // MARK: alloc-free
 
+    /// Backends are sampled round-robin (A B C A B C …) so that drift on a noisy host spreads
+    /// over all of them instead of biasing the ratios between them.
     func allocFree() {
         for size in config.allocSizes {
+            var loops: [(Backend, (Int) -> Void)] = []
             for backend in backends {
                 progress("alloc-free \(backend.rawValue) \(formatBytes(size))")
                 if backend == .scoped && size > 65536 {
@@ -100,42 +104,51 @@ final class Runner {
                     continue
                 }
                 do {
-                    let seconds = try allocFreeSamples(backend, size)
-                    record(backend.rawValue, Workload.allocFree.rawValue, bytes: size, samples: seconds.map { $0 * 1e9 },
-                           unit: "ns", higherIsBetter: false, pageSize: "untouched", nodes: "-")
+                    loops.append((backend, try allocFreeLoop(backend, size)))
                 } catch {
                     unavailable(backend.rawValue, .allocFree, bytes: size, unit: "ns", higherIsBetter: false,
                                 reason: "\(error)")
                 }
             }
+            let batches = loops.map { calibrate($0.1) }
+            var samples = Array(repeating: [Double](), count: loops.count)
+            for _ in 0..<config.repetitions {
+                for (index, loop) in loops.enumerated() { samples[index].append(sample(loop.1, batch: batches[index]) * 1e9) }
+            }
+            for (index, loop) in loops.enumerated() {
+                record(loop.0.rawValue, Workload.allocFree.rawValue, bytes: size, samples: samples[index],
+                       unit: "ns", higherIsBetter: false, pageSize: "untouched", nodes: "-")
+            }
         }
     }
 
-    func allocFreeSamples(_ backend: Backend, _ size: Int) throws -> [Double] {
+    /// A loop of `n` allocate + free pairs for `backend`.
+    func allocFreeLoop(_ backend: Backend, _ size: Int) throws -> (Int) -> Void {
         switch backend {
         case .malloc:
-            return perOperation { n in
+            return { n in
                 for _ in 0..<n { let p = Glibc.malloc(size); blackHole(p); Glibc.free(p) }
             }
         case .system:
             let allocator = SystemMemoryAllocator()
-            return perOperation { n in
+            return { n in
                 for _ in 0..<n { let b = try! allocator.allocate(UInt8.self, count: size); blackHole(b.baseAddress) }
             }
         case .scoped:
             // The arena is reset every 1024 allocations (its real amortized cost).
-            let arena = ScopedAllocator(chunkByteCount: 4 << 20)
-            return perOperation { n in
+            let box = ArenaBox()
+            return { n in
+                let arena = box
                 var done = 0
                 while done < n {
                     let batch = min(1024, n - done)
-                    for _ in 0..<batch { let b = try! arena.allocate(UInt8.self, count: size); blackHole(b.baseAddress) }
-                    arena.reset()
+                    for _ in 0..<batch { let b = try! arena.scope.allocate(UInt8.self, count: size); blackHole(b.baseAddress) }
+                    arena.scope.reset()
                     done += batch
                 }
             }
         case .array:
-            return perOperation { n in
+            return { n in
                 for _ in 0..<n {
                     let array = [UInt8](unsafeUninitializedCapacity: size) { _, count in count = size }
                     array.withUnsafeBufferPointer { blackHole($0.baseAddress) }
@@ -145,7 +158,7 @@ final class Runner {
             var flags = MAP_PRIVATE | MAP_ANONYMOUS
             if backend == .rawMmap2M { flags |= MAP_HUGETLB | (21 << 26) }
             let length = backend == .rawMmap2M ? (size + (2 << 20) - 1) / (2 << 20) * (2 << 20) : size
-            return perOperation { n in
+            return { n in
                 for _ in 0..<n {
                     let p = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0)
                     blackHole(p)
@@ -154,13 +167,13 @@ final class Runner {
             }
         case .libnuma:
             let node = Int32(factory.localNode)
-            return perOperation { n in
+            return { n in
                 for _ in 0..<n { let p = numa_alloc_onnode(size, node); blackHole(p); numa_free(p, size) }
             }
         default:
             let allocator = try factory.allocator(backend)
             _ = try allocator.allocate(UInt8.self, count: size)  // fail early, outside the timing
-            return perOperation { n in
+            return { n in
                 for _ in 0..<n { let b = try! allocator.allocate(UInt8.self, count: size); blackHole(b.baseAddress) }
             }
         }
@@ -361,24 +374,28 @@ final class Runner {
               var c = try? allocator.allocate(Double.self, count: count, alignment: 64) else { return }
         a.fill(with: 0); b.fill(with: 1); c.fill(with: 2)
         let bytes = count * 8
-        func measure(_ body: () -> Void, bytesMoved: Int) -> [Double] {
-            (0...config.repetitions).map { _ in
-                let start = now()
-                body()
-                return Double(bytesMoved) / (now() - start) / 1e9
-            }.dropFirst().map { $0 }
+        func seconds(_ body: () -> Void) -> Double {
+            let start = now()
+            body()
+            zg_compiler_barrier()
+            return now() - start
         }
+        // Round-robin over the variants (repetition 0 warms up) so host drift cannot favour one.
         let pa = a.baseAddress, pb = b.baseAddress, pc = c.baseAddress
-        let fills: [(String, [Double])] = [
-            ("raw pointer", measure({ fillRaw(pa, count, 1.5); zg_compiler_barrier() }, bytesMoved: bytes)),
-            ("buffer[i]", measure({ fillSubscript(&a, 2.5); zg_compiler_barrier() }, bytesMoved: bytes)),
-            ("mutableSpan", measure({ fillSpan(&a, 3.5); zg_compiler_barrier() }, bytesMoved: bytes)),
-        ]
-        let triads: [(String, [Double])] = [
-            ("raw pointer", measure({ triadPointers(pa, pb, pc, count); zg_compiler_barrier() }, bytesMoved: 3 * bytes)),
-            ("buffer[i]", measure({ triadSubscript(&a, b, c); zg_compiler_barrier() }, bytesMoved: 3 * bytes)),
-            ("mutableSpan", measure({ triadSpans(&a, b, c); zg_compiler_barrier() }, bytesMoved: 3 * bytes)),
-        ]
+        var fill: [[Double]] = [[], [], []], triad: [[Double]] = [[], [], []]
+        for repetition in 0...config.repetitions {
+            let f = [seconds { fillRaw(pa, count, 1.5) }, seconds { fillSubscript(&a, 2.5) }, seconds { fillSpan(&a, 3.5) }]
+            let t = [seconds { triadPointers(pa, pb, pc, count) }, seconds { triadSubscript(&a, b, c) },
+                     seconds { triadSpans(&a, b, c) }]
+            guard repetition > 0 else { continue }
+            for variant in 0..<3 {
+                fill[variant].append(Double(bytes) / f[variant] / 1e9)
+                triad[variant].append(Double(3 * bytes) / t[variant] / 1e9)
+            }
+        }
+        let names = ["raw pointer", "buffer[i]", "mutableSpan"]
+        let fills = (0..<3).map { (names[$0], fill[$0]) }
+        let triads = (0..<3).map { (names[$0], triad[$0]) }
         for (workload, variants) in [("access-fill", fills), ("access-triad", triads)] {
             for (name, samples) in variants {
                 record("system (\(name))", workload, bytes: bytes, samples: samples, unit: "GB/s", higherIsBetter: true,
@@ -459,6 +476,11 @@ final class Runner {
             }
         }
     }
+}
+
+/// An arena the benchmark's escaping loops can share.
+final class ArenaBox {
+    let scope = ScopedAllocator(chunkByteCount: 4 << 20)
 }
 
 // MARK: kernels (not inlined into the runner so each is compiled once, in its own loop)

@@ -36,12 +36,12 @@ public struct AllocationRequest: Sendable, CustomStringConvertible {
     public init<T>(_ type: T.Type, count: Int, alignment: Int? = nil, zeroed: Bool = false,
                    site: CallSite) throws(AllocationError) {
         let stride = MemoryLayout<T>.stride
-        guard count >= 0 else { throw .negativeCount(count, element: String(describing: T.self)) }
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
-        guard !overflow else { throw .sizeOverflow(count: count, stride: stride, element: String(describing: T.self)) }
-        guard bytes <= AllocationRequest.addressSpaceLimit else {
-            throw .exceedsAddressSpace(byteCount: bytes, limit: AllocationRequest.addressSpaceLimit)
+        // One unsigned comparison rules out negative counts, overflow and sizes beyond the
+        // address space at once (the bound folds to a constant); the slow path says which.
+        guard UInt(bitPattern: count) <= UInt(AllocationRequest.addressSpaceLimit / stride) else {
+            throw AllocationRequest.sizeError(T.self, count: count)
         }
+        let bytes = count &* stride
         let natural = MemoryLayout<T>.alignment
         let align = alignment ?? natural
         guard align >= natural, align <= AllocationRequest.maximumAlignment, align & (align &- 1) == 0 else {
@@ -54,6 +54,16 @@ public struct AllocationRequest: Sendable, CustomStringConvertible {
         self.elementCount = count
         self.elementType = type
         self.site = site
+    }
+
+    /// Which of the size errors a rejected `count` of `T` is.
+    @usableFromInline
+    static func sizeError<T>(_ type: T.Type, count: Int) -> AllocationError {
+        let stride = MemoryLayout<T>.stride
+        if count < 0 { return .negativeCount(count, element: String(describing: T.self)) }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
+        if overflow { return .sizeOverflow(count: count, stride: stride, element: String(describing: T.self)) }
+        return .exceedsAddressSpace(byteCount: bytes, limit: addressSpaceLimit)
     }
 
     /// A request for raw bytes.

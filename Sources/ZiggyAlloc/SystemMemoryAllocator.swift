@@ -1,3 +1,4 @@
+import CZiggyShims
 import Glibc
 
 /// The C library's heap: `malloc`, `posix_memalign` for alignments above 16 bytes, and `calloc`
@@ -7,7 +8,9 @@ import Glibc
 /// Thread-safe: share one instance between threads. Statistics are exact under concurrent use and
 /// cost about a nanosecond per operation on the creating thread (see ``StatisticsRecorder``).
 /// Buffers may outlive the allocator; their frees then go uncounted.
-public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, Sendable {
+// @unchecked: the only mutable state is the statistics record, updated with atomics or by its
+// owner thread only (see CZiggyShims.h).
+public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, @unchecked Sendable {
     /// A process-wide instance (the .NET `Z.DefaultAllocator`).
     public static let shared = SystemMemoryAllocator()
 
@@ -15,10 +18,16 @@ public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, Sendable {
     @usableFromInline static let mallocAlignment = 16
 
     @usableFromInline let recorder: StatisticsRecorder
+    /// The recorder's id and record, copied here so the fast path reads them without going
+    /// through the recorder object (which this allocator keeps alive).
+    @usableFromInline let statisticsID: UInt64
+    @usableFromInline let record: UnsafeMutablePointer<zg_stats>
 
     /// A new allocator with its own statistics.
     public init() {
         recorder = StatisticsRecorder()
+        statisticsID = recorder.id
+        record = recorder.record
     }
 
     public var supportsIndividualDeallocation: Bool { true }
@@ -43,10 +52,10 @@ public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, Sendable {
         guard let memory else {
             throw .outOfMemory(byteCount: bytes, backend: "malloc", errno: ENOMEM)
         }
-        recorder.recordAllocation(byteCount: bytes)
+        zg_stats_allocated(record, Int64(bytes))
         return UnmanagedBuffer(
             unsafeBase: memory.bindMemory(to: UInt8.self, capacity: bytes), count: bytes,
-            deallocator: .system(statisticsID: recorder.id, alignment: max(alignment, SystemMemoryAllocator.mallocAlignment)))
+            deallocator: .system(statisticsID: statisticsID, alignment: max(alignment, SystemMemoryAllocator.mallocAlignment)))
     }
 }
 
