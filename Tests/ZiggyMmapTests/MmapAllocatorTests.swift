@@ -135,7 +135,7 @@ struct MmapAllocatorTests {
         let address = first.baseAddress
         first.free()
         #expect(allocator.mmapStatistics.pooledBytes == 4 * MiB)
-        var second = try allocator.allocate(UInt8.self, count: 4 * MiB)
+        let second = try allocator.allocate(UInt8.self, count: 4 * MiB)
         #expect(second.baseAddress == address)
         #expect(second.backing.isReused)
         #expect(second[0] == 0xEE)  // not zeroed unless asked
