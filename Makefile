@@ -1,8 +1,9 @@
 # ZiggyAlloc for Swift — the two commands a newcomer needs:
 #
 #   make test    install what is missing, build, run every test: unit tests (hugetlb tests reserve
-#                pages when root), the same suite under AddressSanitizer and ThreadSanitizer, and the
-#                multi-node NUMA tests inside 2- and 4-node qemu VMs
+#                pages when root), a quick ziggy-bench run checking its output, the same suite under
+#                AddressSanitizer and ThreadSanitizer, and the multi-node NUMA tests inside 2- and
+#                4-node qemu VMs
 #   make bench   build ziggy-bench in release mode and benchmark the backends on this host,
 #                writing bench-results/ (markdown, JSON, CSV, SVG)
 #
@@ -15,7 +16,7 @@ APT_PACKAGES := libnuma-dev pkg-config
 BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
 
-.PHONY: all deps build test test-unit test-sanitizers test-asan test-tsan test-numa bench clean
+.PHONY: all deps build test test-unit test-bench-cli test-sanitizers test-asan test-tsan test-numa bench clean
 
 all: build
 
@@ -40,12 +41,19 @@ build: deps
 
 test: deps
 	$(MAKE) test-unit
+	$(MAKE) test-bench-cli
 	$(MAKE) test-sanitizers
 	$(MAKE) test-numa
 
 test-unit:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+# ziggy-bench --quick runs and writes well-formed output; bad input exits 2 (debug build: this
+# checks the command, not speed).
+test-bench-cli:
+	$(SWIFT) build --product ziggy-bench
+	Tests/BenchCLI/check-ziggy-bench .build/debug/ziggy-bench
 
 test-sanitizers: test-asan test-tsan
 

@@ -20,6 +20,32 @@ struct Row: Codable {
     var note: String?
 
     var isMeasured: Bool { median != nil }
+
+    private enum CodingKeys: String, CodingKey {
+        case backend, workload, size_bytes, threads, median, min, max, unit, higher_is_better, repetitions
+        case page_size_obtained, nodes, reference, ratio_to_reference, speedup_vs_base_pages, note
+    }
+
+    /// Every field, `null` when absent, so each record has the same shape.
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(backend, forKey: .backend)
+        try container.encode(workload, forKey: .workload)
+        try container.encode(size_bytes, forKey: .size_bytes)
+        try container.encode(threads, forKey: .threads)
+        try container.encode(median, forKey: .median)
+        try container.encode(min, forKey: .min)
+        try container.encode(max, forKey: .max)
+        try container.encode(unit, forKey: .unit)
+        try container.encode(higher_is_better, forKey: .higher_is_better)
+        try container.encode(repetitions, forKey: .repetitions)
+        try container.encode(page_size_obtained, forKey: .page_size_obtained)
+        try container.encode(nodes, forKey: .nodes)
+        try container.encode(reference, forKey: .reference)
+        try container.encode(ratio_to_reference, forKey: .ratio_to_reference)
+        try container.encode(speedup_vs_base_pages, forKey: .speedup_vs_base_pages)
+        try container.encode(note, forKey: .note)
+    }
 }
 
 /// A target from the issues, checked against rows of this run.

@@ -110,6 +110,23 @@ static void zg_restore_on_signal(int signal_number) {
     _exit(128 + signal_number);
 }
 
+/* Crashes restore too, then hand the signal to whoever handled it before (the Swift runtime's
+   backtracer), so the crash report still appears. */
+static const int zg_crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP };
+#define ZG_CRASH_SIGNALS (sizeof zg_crash_signals / sizeof zg_crash_signals[0])
+static struct sigaction zg_previous_crash_actions[ZG_CRASH_SIGNALS];
+
+static void zg_restore_on_crash(int signal_number) {
+    zg_restore_apply();
+    for (size_t i = 0; i < ZG_CRASH_SIGNALS; i++) {
+        if (zg_crash_signals[i] == signal_number) {
+            sigaction(signal_number, &zg_previous_crash_actions[i], NULL);
+            break;
+        }
+    }
+    raise(signal_number);
+}
+
 void zg_restore_install(void) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -118,6 +135,12 @@ void zg_restore_install(void) {
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
     sigaction(SIGHUP, &action, NULL);
+    struct sigaction crash;
+    memset(&crash, 0, sizeof crash);
+    crash.sa_handler = zg_restore_on_crash;
+    sigemptyset(&crash.sa_mask);
+    crash.sa_flags = SA_NODEFER;
+    for (size_t i = 0; i < ZG_CRASH_SIGNALS; i++) sigaction(zg_crash_signals[i], &crash, &zg_previous_crash_actions[i]);
 }
 
 void zg_restore_run(void) { zg_restore_apply(); }

@@ -169,7 +169,8 @@ int zg_set_memlock_limit(uint64_t bytes);
 /// Signal-safe restoration of sysfs counters (huge page pools) for programs that change them:
 /// `zg_restore_register` records "subtract `amount` from the integer in `path`"; after
 /// `zg_restore_install`, SIGINT, SIGTERM and SIGHUP apply every registered entry with raw
-/// system calls and exit with 128 + signal. `zg_restore_run` applies and clears them normally.
+/// system calls and exit with 128 + signal; crash signals (SIGSEGV, SIGBUS, SIGILL, SIGABRT,
+/// SIGFPE, SIGTRAP) apply them and then pass the signal on to the previous handler. `zg_restore_run` applies and clears them normally.
 /// Up to 8 entries; paths up to 255 bytes. Returns 0, or -1 when full.
 int zg_restore_register(const char *path, long amount);
 void zg_restore_install(void);
