@@ -15,6 +15,7 @@ SWIFT ?= swift
 APT_PACKAGES := libnuma-dev pkg-config
 BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
+BENCH_1G_PAGES ?= 3
 
 .PHONY: all deps build test test-unit test-bench-cli test-sanitizers test-asan test-tsan test-numa bench clean
 
@@ -83,6 +84,8 @@ bench: deps
 	$(SWIFT) build -c release --product ziggy-bench
 	@mkdir -p bench-results
 	@if [ "$$(id -u)" -eq 0 ]; then reserve="--reserve-hugepages $(BENCH_HUGEPAGES)"; \
+	  if [ "$$(awk '/^MemAvailable:/ { print int($$2 / 1048576) }' /proc/meminfo)" -ge 12 ]; then \
+	    reserve="$$reserve --reserve-1g-pages $(BENCH_1G_PAGES)"; fi; \
 	else reserve=""; echo "make: not root: huge pages are not reserved; hugetlb rows will say so" >&2; fi; \
 	.build/release/ziggy-bench $$reserve --markdown bench-results/results.md --json bench-results/results.json \
 	  --csv bench-results/results.csv --svg bench-results/results.svg $(BENCH_ARGS)

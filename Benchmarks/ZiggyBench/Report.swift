@@ -138,7 +138,7 @@ func renderSVG(_ report: Report) -> String {
         return rows.isEmpty ? nil : (workload, rows)
     }
     let width = 900.0, labelWidth = 190.0, barHeight = 16.0, gap = 4.0, panelGap = 34.0
-    var y = 40.0
+    var y = 60.0
     var body: [String] = []
     let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
     for (workload, rows) in panels {
@@ -158,6 +158,13 @@ func renderSVG(_ report: Report) -> String {
         y += panelGap
     }
     let header = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(y))\" font-family=\"sans-serif\">"
-    let title = "<text x=\"10\" y=\"20\" font-size=\"15\">ziggy-bench (\(report.preset)): \(report.host)</text>"
-    return ([header, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>", title] + body + ["</svg>"]).joined(separator: "\n") + "\n"
+    let title = "<text x=\"10\" y=\"20\" font-size=\"15\">ziggy-bench, \(report.preset) preset</text>"
+    let host = "<text x=\"10\" y=\"38\" font-size=\"10\" fill=\"#555\">\(escapeXML(report.host))</text>"
+    return ([header, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>", title, host] + body + ["</svg>"])
+        .joined(separator: "\n") + "\n"
+}
+
+func escapeXML(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;")
 }
