@@ -48,12 +48,15 @@ let package = Package(
                 "ZiggyMmap",
                 "CNuma",
                 "CZiggyShims",
+                "ZiggySupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ZiggyBench"
         ),
-        .testTarget(name: "ZiggyAllocTests", dependencies: ["ZiggyAlloc"]),
-        .testTarget(name: "ZiggyMmapTests", dependencies: ["ZiggyMmap", "CNuma"]),
+        // Seeded randomness and OS-thread runners shared by the tests and ziggy-bench (not a product).
+        .target(name: "ZiggySupport", dependencies: ["CZiggyShims"]),
+        .testTarget(name: "ZiggyAllocTests", dependencies: ["ZiggyAlloc", "ZiggySupport"]),
+        .testTarget(name: "ZiggyMmapTests", dependencies: ["ZiggyMmap", "CNuma", "ZiggySupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

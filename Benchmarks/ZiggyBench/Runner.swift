@@ -3,6 +3,7 @@ import CZiggyShims
 import Foundation
 import Glibc
 import ZiggyMmap
+import ZiggySupport
 
 /// Runs the selected workloads over the selected backends and collects rows.
 final class Runner {
@@ -344,7 +345,7 @@ final class Runner {
                     samples = withExtendedLifetime(regions) {
                         (0...config.repetitions).map { _ in
                             let start = now()
-                            onThreads(threads) { index in
+                            runOnThreads(threads) { index in
                                 let share = (count + threads - 1) / threads
                                 let range = min(count, index * share)..<min(count, (index + 1) * share)
                                 if raw { triadRaw(a, b, c, range) } else { triadBuffer(a, b, c, count, range) }
@@ -556,17 +557,4 @@ func chase(_ base: UnsafeMutableRawPointer, loads: Int) {
     var index: UInt64 = 0
     for _ in 0..<loads { index = slots[Int(index)] }
     blackHole(index)
-}
-
-/// SplitMix64: a small seeded generator.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -149,8 +149,8 @@ enum Kernel {
         _ = Glibc.close(fd)
     }
 
-    /// The whole text of a (small) sysfs or procfs file; nil when it cannot be read.
-    static func readText(_ path: String) -> String? {
+    /// The whole contents of a file (sysfs, procfs, small data files); nil when it cannot be read.
+    static func readBytes(_ path: String) -> [UInt8]? {
         if injected(.readFile, path) != nil { return nil }
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -163,7 +163,12 @@ enum Kernel {
             guard n > 0 else { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
+    }
+
+    /// The whole text of a (small) sysfs or procfs file; nil when it cannot be read.
+    static func readText(_ path: String) -> String? {
+        readBytes(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// An integer sysfs value; nil when absent or malformed.

@@ -1,4 +1,5 @@
 import Testing
+import ZiggySupport
 import ZiggyAlloc
 
 @Suite("Concurrency")
@@ -8,7 +9,7 @@ struct ConcurrencyTests {
         let allocator = SystemMemoryAllocator()
         let perThread = 100_000 / 8
         let expectedBytes = Locked(0)
-        onThreads(8) { thread in
+        runOnThreads(8) { thread in
             var generator = SplitMix64(seed: UInt64(thread + 1))
             var bytes = 0
             var kept: [UnsafeMutableRawPointer] = []
@@ -41,7 +42,7 @@ struct ConcurrencyTests {
     func crossThreadFrees() {
         let allocator = SystemMemoryAllocator()
         let handoff = Locked<[RawAllocation]>([])
-        onThreads(2) { thread in
+        runOnThreads(2) { thread in
             if thread == 0 {
                 for _ in 0..<10_000 {
                     let raw = try! allocator.allocate(UInt64.self, count: 4).unsafeDetach()
@@ -68,7 +69,7 @@ struct ConcurrencyTests {
     func threadExit() {
         let allocator = SystemMemoryAllocator()
         for _ in 0..<20 {
-            onThreads(4) { _ in
+            runOnThreads(4) { _ in
                 let buffer = try! allocator.allocate(Int.self, count: 8)
                 _ = buffer.count
             }

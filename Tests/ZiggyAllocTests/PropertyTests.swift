@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import ZiggySupport
 import ZiggyAlloc
 
 // Property-based tests over counts, element layouts, alignments and the bulk operations

@@ -1,48 +1,10 @@
 import Glibc
 @testable import ZiggyMmap
+import ZiggySupport
 
 // Helpers for StressTests.swift: a seeded generator, real threads, per-buffer byte patterns that
 // are cheap to write and check in a debug build, and a /proc/self/maps reader that keeps the
 // permissions (to tell thread stacks and malloc heaps from our own mappings).
-
-/// SplitMix64: a small deterministic generator, so a stress run is repeatable by seed.
-struct StressRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<bound` (bound > 0; the modulo bias is irrelevant here).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
-
-/// Runs `body(i)` for i in 0..<count on real pthreads (each with its own thread-local statistics
-/// shard and malloc arena) and joins them all.
-func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    final class Job: @unchecked Sendable {
-        let body: @Sendable (Int) -> Void
-        let index: Int
-        init(_ body: @escaping @Sendable (Int) -> Void, _ index: Int) { self.body = body; self.index = index }
-    }
-    var threads: [pthread_t] = []
-    for index in 0..<count {
-        var thread = pthread_t()
-        let job = Unmanaged.passRetained(Job(body, index)).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-            job.body(job.index)
-            return nil
-        }, job)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        threads.append(thread)
-    }
-    for thread in threads { pthread_join(thread, nil) }
-}
 
 /// The byte pattern of one thread's buffers: 128 KiB of seeded noise, read-only once made (so
 /// any thread may verify any buffer).
@@ -63,7 +25,7 @@ final class PatternSource: @unchecked Sendable {
     }()
 
     init(seed: UInt64) {
-        var random = StressRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         noise = UnsafeMutableRawPointer.allocate(byteCount: 2 * PatternSource.period, alignment: 64)
         let words = noise.bindMemory(to: UInt64.self, capacity: 2 * PatternSource.period / 8)
         for i in 0..<(2 * PatternSource.period / 8) { words[i] = random.next() }

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import ZiggyMmap
+import ZiggySupport
 
 // The stress test runs in a child process (an exit test): other tests run concurrently in this
 // process, and the child's /proc/self/maps, allocators and counters are then its own.
@@ -63,26 +64,12 @@ enum StressHarness {
             let succeeded = withHugeTLBPool { StressHarness.childMain(reservedHugePages: reservedHugePages) }
             exit(succeeded ? EXIT_SUCCESS : EXIT_FAILURE)  // exit() flushes stdout
         }
-        let report = readReport(reportPath)
+        let report = Kernel.readText(reportPath) ?? ""
         if result != nil {
             print(report, terminator: report.hasSuffix("\n") || report.isEmpty ? "" : "\n")
         } else {
             Issue.record("stress child report:\n\(report.isEmpty ? "(empty)" : report)")
         }
-    }
-
-    static func readReport(_ path: String) -> String {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     enum Backend: Int, CaseIterable, CustomStringConvertible {
@@ -303,7 +290,7 @@ enum StressHarness {
     // MARK: one thread
 
     static func worker(_ thread: Int, operations: Int, seed: UInt64, shared: Shared) {
-        var random = StressRandom(seed: seed &+ UInt64(thread + 1) &* 0xD1B5_4A32_D192_ED03)
+        var random = SplitMix64(seed: seed &+ UInt64(thread + 1) &* 0xD1B5_4A32_D192_ED03)
         // One arena per thread (ScopedAllocator is not Sendable); all its buffers end before it.
         let arena = ScopedAllocator(chunkByteCount: 64 << 10)
         var live: [Live] = []
@@ -374,7 +361,7 @@ enum StressHarness {
     }
 
     /// Mostly 0…64 KiB (log-uniform, so small sizes dominate as in real programs), 0.3 % up to 4 MiB.
-    static func randomByteCount(_ random: inout StressRandom) -> Int {
+    static func randomByteCount(_ random: inout SplitMix64) -> Int {
         if random.below(1000) < 3 {
             let bits = 16 + random.below(6)  // 64 KiB ..< 4 MiB
             return min(4 << 20, (1 << bits) + random.below(1 << bits))
@@ -384,7 +371,7 @@ enum StressHarness {
     }
 
     static func allocate(_ thread: Int, tag: UInt64, arena: borrowing ScopedAllocator, shared: Shared,
-                         random: inout StressRandom, tallies: inout [Tally], counts: inout OperationCounts) -> Live? {
+                         random: inout SplitMix64, tallies: inout [Tally], counts: inout OperationCounts) -> Live? {
         let roll = random.below(1000)
         let backend: Backend =
             roll < 10 ? .mmapBase : roll < 20 ? .mmapTHP : roll < 30 ? .mmapHuge

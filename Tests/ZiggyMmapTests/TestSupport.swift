@@ -51,18 +51,7 @@ struct TemporaryFile: ~Copyable {
     deinit { unlink(path) }
 
     /// The file's bytes now.
-    var contents: [UInt8] {
-        let fd = open(path, O_RDONLY)
-        defer { close(fd) }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            result += chunk[0..<n]
-        }
-        return result
-    }
+    var contents: [UInt8] { Kernel.readBytes(path) ?? [] }
 }
 
 /// Touches one byte per base page (the way first-touch benchmarks do).
