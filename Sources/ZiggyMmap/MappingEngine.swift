@@ -50,7 +50,13 @@ final class MappingEngine: Sendable {
     func drainPool() {
         let entries = pool?.withLock { $0.drain() } ?? []
         for entry in entries { unmap(entry.base, entry.length) }
-        counters.withLock { $0.pooledBytes = 0 }
+    }
+
+    /// The counters, with the pool's current size.
+    var statistics: MmapStatistics {
+        var statistics = counters.withLock { $0 }
+        statistics.pooledBytes = pool?.withLock { $0.bytes } ?? 0
+        return statistics
     }
 
     // MARK: allocation
@@ -65,15 +71,15 @@ final class MappingEngine: Sendable {
         for (index, size) in chain.enumerated() {
             do {
                 let record = try mapOne(size, request, fallbackReason: reasons.isEmpty ? nil : reasons.joined(separator: "; "))
-                if size != options.pageSize {
-                    let event = FallbackEvent(requested: options.pageSize, obtained: size, byteCount: request.byteCount,
-                                              reasons: reasons)
-                    counters.withLock { $0.fallbacks += 1 }
-                    options.onFallback?(event)
-                }
+                let fellBack = size != options.pageSize
                 counters.withLock {
+                    if fellBack { $0.fallbacks += 1 }
                     $0.obtainedPageSizes[size, default: 0] += 1
                     $0.mappedBytes += record.length
+                }
+                if fellBack {
+                    options.onFallback?(FallbackEvent(requested: options.pageSize, obtained: size,
+                                                      byteCount: request.byteCount, reasons: reasons))
                 }
                 recorder.recordAllocation(byteCount: request.byteCount)
                 return UnmanagedBuffer(unsafeBase: record.base.assumingMemoryBound(to: UInt8.self),
@@ -104,7 +110,7 @@ final class MappingEngine: Sendable {
                 $0.take(pageSize: size, length: length, alignment: request.alignment, policy: policy, locked: options.lock)
             }
             counters.withLock {
-                if let taken { $0.poolHits += 1; $0.pooledBytes -= taken.length } else { $0.poolMisses += 1 }
+                if taken != nil { $0.poolHits += 1 } else { $0.poolMisses += 1 }
             }
             if let taken {
                 return try reuse(taken, size, request, fallbackReason: fallbackReason)
@@ -197,11 +203,11 @@ final class MappingEngine: Sendable {
     private func mmapError(_ error: Errno, _ size: PageSize, length: Int) -> AllocationError {
         let pages = length / size.byteCount
         if size.isHugeTLB && (error.code == ENOMEM || error.code == EINVAL) {
-            let advice = HugePagePool.read(size)?.shortageAdvice(needed: pages) ?? ""
-            if error.code == EINVAL && HugePagePool.read(size) == nil {
+            guard let pool = HugePagePool.read(size) else {
                 return .unsupportedPageSize(size, reason: "mmap(MAP_HUGETLB) failed with \(error)")
             }
-            return .hugePagesUnavailable(size, neededPages: pages, detail: "mmap failed with \(error). \(advice)")
+            return .hugePagesUnavailable(size, neededPages: pages,
+                                         detail: "mmap failed with \(error). \(pool.shortageAdvice(needed: pages))")
         }
         if error.code == ENOMEM {
             return .outOfMemory(byteCount: length, backend: "mmap (\(size))", errno: error.code)
@@ -301,11 +307,6 @@ final class MappingEngine: Sendable {
                                           policy: record.policy, locked: record.locked,
                                           transparentHugeBytes: record.transparentHugeBytes)
             let evicted = pool?.withLock { $0.put(entry) } ?? [entry]
-            let kept = !evicted.contains { $0.base == entry.base }
-            counters.withLock {
-                if kept { $0.pooledBytes += entry.length }
-                $0.pooledBytes -= evicted.filter { $0.base != entry.base }.reduce(0) { $0 + $1.length }
-            }
             for stale in evicted { unmap(stale.base, stale.length) }
             return
         }

@@ -91,7 +91,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     public var statistics: AllocationStatistics { engine.recorder.snapshot }
 
     /// Fallbacks, page sizes obtained, pool use and mapped bytes.
-    public var mmapStatistics: MmapStatistics { engine.counters.withLock { $0 } }
+    public var mmapStatistics: MmapStatistics { engine.statistics }
 
     public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
         try engine.allocate(request)
