@@ -86,6 +86,27 @@ final class Runner {
 
     func reason(_ backend: Backend, bytes: Int) -> String? { factory.unavailableReason(backend, bytes: bytes) }
 
+    /// Runs `measure(repetition)` once to warm up, then `repetitions` times; returns the kept samples.
+    func samplesAfterWarmUp(_ measure: (Int) -> Double) -> [Double] {
+        _ = measure(0)
+        return (1...config.repetitions).map(measure)
+    }
+
+    /// The selected backends that take part in `workload`: allocation-only backends (malloc, the
+    /// arena) have no large region to measure; Triad runs its raw-pointer reference first.
+    func backends(for workload: Workload) -> [Backend] {
+        switch workload {
+        case .firstTouch, .firstTouchWrite:
+            return backends.filter { $0 != .malloc && $0 != .scoped }
+        case .triad:
+            return [.rawMmap] + backends.filter { ![.rawMmap, .malloc, .scoped, .rawMmap2M].contains($0) }
+        case .gups, .pointerChase:
+            return backends.filter { ![.malloc, .scoped, .array, .rawMmap2M].contains($0) }
+        default:
+            return backends
+        }
+    }
+
     // MARK: alloc-free
 
     /// Backends are sampled round-robin (A B C A B C …) so that drift on a noisy host spreads
@@ -203,7 +224,7 @@ final class Runner {
         let workload: Workload = write ? .firstTouchWrite : .firstTouch
         let bytes = config.firstTouchBytes
         _ = memsetReference()
-        for backend in backends where backend != .malloc && backend != .scoped {
+        for backend in backends(for: workload) {
             progress("\(workload.rawValue) \(backend.rawValue) \(formatBytes(bytes))")
             if let why = reason(backend, bytes: bytes) {
                 unavailable(backend.rawValue, workload, bytes: bytes, unit: "GB/s", higherIsBetter: true, reason: why)
@@ -311,7 +332,7 @@ final class Runner {
         let bytes = config.triadBytes
         let count = bytes / 8
         let threads = config.triadThreads
-        for backend in [Backend.rawMmap] + backends.filter({ $0 != .rawMmap && $0 != .malloc && $0 != .scoped && $0 != .rawMmap2M }) {
+        for backend in backends(for: .triad) {
             progress("triad \(backend.rawValue) 3 × \(formatBytes(bytes))")
             if let why = reason(backend, bytes: bytes * 3) {
                 unavailable(backend.rawValue, .triad, bytes: bytes, unit: "GB/s", higherIsBetter: true, threads: threads, reason: why)
@@ -324,12 +345,12 @@ final class Runner {
                     var a = [Double](repeating: 0, count: count)
                     let b = [Double](repeating: 1, count: count)
                     let c = [Double](repeating: 2, count: count)
-                    samples = (0...config.repetitions).map { _ in
+                    samples = samplesAfterWarmUp { _ in
                         let start = now()
                         for i in 0..<count { a[i] = b[i] + 3 * c[i] }
                         zg_black_hole(&a)
                         return Double(24 * count) / (now() - start) / 1e9
-                    }.dropFirst().map { $0 }
+                    }
                     pageSize = "malloc"
                 } else {
                     let regions = try (0..<3).map { _ in try factory.make(backend, bytes: bytes) }
@@ -343,7 +364,7 @@ final class Runner {
                     let (a, b, c) = (UInt(bitPattern: regions[0].base), UInt(bitPattern: regions[1].base), UInt(bitPattern: regions[2].base))
                     // The threads see the regions by address only: keep them alive explicitly.
                     samples = withExtendedLifetime(regions) {
-                        (0...config.repetitions).map { _ in
+                        samplesAfterWarmUp { _ in
                             let start = now()
                             runOnThreads(threads) { index in
                                 let share = (count + threads - 1) / threads
@@ -351,7 +372,7 @@ final class Runner {
                                 if raw { triadRaw(a, b, c, range) } else { triadBuffer(a, b, c, count, range) }
                             }
                             return Double(24 * count) / (now() - start) / 1e9
-                        }.dropFirst().map { $0 }
+                        }
                     }
                 }
                 record(backend.rawValue, Workload.triad.rawValue, bytes: bytes, threads: threads, samples: samples, unit: "GB/s",
@@ -410,7 +431,7 @@ final class Runner {
     func gups() {
         let entries = 1 << (Int.bitWidth - 1 - (config.gupsBytes / 8).leadingZeroBitCount)
         let bytes = entries * 8
-        for backend in backends where backend != .malloc && backend != .scoped && backend != .array && backend != .rawMmap2M {
+        for backend in backends(for: .gups) {
             progress("gups \(backend.rawValue) \(formatBytes(bytes)) table, \(config.gupsUpdates) updates")
             if let why = reason(backend, bytes: bytes) {
                 unavailable(backend.rawValue, .gups, bytes: bytes, unit: "Mupdates/s", higherIsBetter: true, reason: why)
@@ -422,11 +443,11 @@ final class Runner {
                 for i in 0..<entries { table[i] = UInt64(i) }
                 let pageSize = region.obtainedPageSize(), nodes = region.nodeHistogram()
                 let updates = config.gupsUpdates
-                let samples = (0...config.repetitions).map { repetition in
+                let samples = samplesAfterWarmUp { repetition in
                     let start = now()
                     randomAccess(region.base, entries: entries, updates: updates, seed: UInt64(repetition + 1))
                     return Double(updates) / (now() - start) / 1e6
-                }.dropFirst().map { $0 }
+                }
                 record(backend.rawValue, Workload.gups.rawValue, bytes: bytes, samples: samples, unit: "Mupdates/s",
                        higherIsBetter: true, pageSize: pageSize, nodes: nodes)
             } catch {
@@ -451,7 +472,7 @@ final class Runner {
             let j = Int(generator.next() % UInt64(i))
             permutation.swapAt(i, j)
         }
-        for backend in backends where backend != .malloc && backend != .scoped && backend != .array && backend != .rawMmap2M {
+        for backend in backends(for: .pointerChase) {
             progress("pointer-chase \(backend.rawValue) \(formatBytes(bytes))")
             if let why = reason(backend, bytes: bytes) {
                 unavailable(backend.rawValue, .pointerChase, bytes: bytes, unit: "ns/load", higherIsBetter: false, reason: why)
@@ -465,11 +486,11 @@ final class Runner {
                 }
                 let pageSize = region.obtainedPageSize(), histogram = region.nodeHistogram()
                 let loads = config.chaseLoads
-                let samples = (0...config.repetitions).map { _ in
+                let samples = samplesAfterWarmUp { _ in
                     let start = now()
                     chase(region.base, loads: loads)
                     return (now() - start) / Double(loads) * 1e9
-                }.dropFirst().map { $0 }
+                }
                 record(backend.rawValue, Workload.pointerChase.rawValue, bytes: bytes, samples: samples, unit: "ns/load",
                        higherIsBetter: false, pageSize: pageSize, nodes: histogram)
             } catch {
