@@ -2,8 +2,10 @@
 #
 #   make test    install what is missing, build, run every test: unit tests (hugetlb tests reserve
 #                pages when root), a quick ziggy-bench run checking its output, the same suite under
-#                AddressSanitizer and ThreadSanitizer, and the multi-node NUMA tests inside 2- and
+#                AddressSanitizer and ThreadSanitizer, a timed libFuzzer run, and the multi-node NUMA tests inside 2- and
 #                4-node qemu VMs
+#   make docs    build the DocC archives of ZiggyAlloc and ZiggyMmap into .build-docs/ (part of
+#                make test: any DocC warning fails)
 #   make bench   build ziggy-bench in release mode and benchmark the backends on this host,
 #                writing bench-results/ (markdown, JSON, CSV, SVG)
 #
@@ -17,7 +19,7 @@ BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
 BENCH_1G_PAGES ?= 3
 
-.PHONY: all deps build test test-unit test-bench-cli test-sanitizers test-asan test-tsan test-numa bench clean
+.PHONY: all deps build docs format test test-format test-unit test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-sanitizers test-asan test-tsan test-numa test-fuzz bench clean
 
 all: build
 
@@ -41,20 +43,110 @@ build: deps
 	$(SWIFT) build
 
 test: deps
+	$(MAKE) test-format
 	$(MAKE) test-unit
+	$(MAKE) docs
+	$(MAKE) test-compile-fail
+	$(MAKE) test-release-traps
+	$(MAKE) test-api
+	$(MAKE) test-walk
+	$(MAKE) test-misuse-coverage
 	$(MAKE) test-bench-cli
+	$(MAKE) examples
 	$(MAKE) test-sanitizers
+	$(MAKE) test-fuzz
 	$(MAKE) test-numa
+
+# Source formatting: swift-format (part of the toolchain) with the repository's .swift-format;
+# `make format` rewrites the files, `make test-format` fails on any difference. The compile-fail
+# snippets are left as written (their diagnostics name lines).
+FORMAT_PATHS := Sources Benchmarks/ZiggyBench Tests/ZiggyAllocTests Tests/ZiggyMmapTests Tests/ZiggyFoundationTests Tests/Fuzz \
+	Examples/HeatDiffusion Examples/MatrixMultiply Examples/ComplexFFT
+
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
+
+test-format:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
 
 test-unit:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
+# API documentation: one DocC archive per library, .build-docs/ZiggyAlloc.doccarchive and
+# .build-docs/ZiggyMmap.doccarchive (static websites: serve one, open /documentation/<module>).
+# The compiler emits the symbol graphs while building the libraries in their own scratch path
+# (the main build stays intact); ZiggyMmap's graph holds the re-exported ZiggyAlloc symbols too,
+# so its pages link to the core types. Fails on any DocC warning, and on a public symbol that a landing page leaves
+# out of its topic groups (DocC would list it in a generated group).
+DOCC ?= docc
+DOCS_DIR := .build-docs
+DOCS_MODULES := ZiggyAlloc ZiggyMmap
+
+docs:
+	$(SWIFT) build --target ZiggyMmap --scratch-path $(DOCS_DIR) \
+	  -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(CURDIR)/$(DOCS_DIR)/symbol-graphs \
+	  -Xswiftc -emit-extension-block-symbols
+	@set -e; for module in $(DOCS_MODULES); do \
+	  graphs=$(DOCS_DIR)/graphs/$$module; rm -rf "$$graphs"; mkdir -p "$$graphs"; \
+	  find $(DOCS_DIR)/symbol-graphs \( -name "$$module.symbols.json" -o -name "$$module@*.symbols.json" \) \
+	    -exec cp {} "$$graphs"/ \; ; \
+	  echo "docc convert Sources/$$module/$$module.docc → $(DOCS_DIR)/$$module.doccarchive"; \
+	  $(DOCC) convert Sources/$$module/$$module.docc --additional-symbol-graph-dir "$$graphs" \
+	    --fallback-display-name $$module --fallback-bundle-identifier org.ziggyalloc.$$module \
+	    --output-path $(DOCS_DIR)/$$module.doccarchive --warnings-as-errors; \
+	  landing=$(DOCS_DIR)/$$module.doccarchive/data/documentation/$$(echo $$module | tr A-Z a-z).json; \
+	  if grep -q '"generated":true' "$$landing"; then \
+	    echo "make docs: $$module.md leaves public symbols out of its Topics (DocC generated a group for them):" >&2; \
+	    tr '{}' '\n\n' < "$$landing" | grep '"generated":true' | grep -o '"doc:[^"]*"' | \
+	      sed 's|.*/||; s|"$$||; s|^|  |' >&2; \
+	    exit 1; \
+	  fi; \
+	done
+
+# Ownership and API promises as compile checks: client snippets compiled with strict memory
+# safety must be rejected with the right diagnostic (escapes, double free, use after consume),
+# flagged (unsafe accessors) or accepted without a warning (the APIs users need).
+test-compile-fail:
+	$(SWIFT) build
+	Tests/CompileFail/run-compile-fail-checks .build/debug
+
+# Trap messages (index and count, a buffer outliving its arena) survive -O builds.
+test-release-traps:
+	Tests/ReleaseTraps/check-release-trap-messages
+
+# The misuse suite's reach: every public entry point taking input is tried with hostile inputs
+# (or says why it has none), counted from the symbol graph.
+test-misuse-coverage:
+	SWIFT=$(SWIFT) Tests/Misuse/check-entry-point-coverage $(MISUSE_ARGS)
+
+# The public API against the last release: only the breaks listed in CHANGELOG.md.
+test-api:
+	Tests/API/check-api-breakage
+
+# Docs/Architecture.md's promise: one mmap buffer's life executes at most 8 source files.
+test-walk:
+	Tests/Architecture/count-walk-files 8
+
 # ziggy-bench --quick runs and writes well-formed output; bad input exits 2 (debug build: this
-# checks the command, not speed).
+# checks the command, not speed). The release build `make bench` uses is built too: the optimizer
+# has crashed on code the debug build accepts.
 test-bench-cli:
+	$(SWIFT) build -c release --product ziggy-bench
 	$(SWIFT) build --product ziggy-bench
 	Tests/BenchCLI/check-ziggy-bench .build/debug/ziggy-bench
+
+# The runnable numerical examples (Examples/*: HeatDiffusion, MatrixMultiply with OpenBLAS,
+# ComplexFFT with FFTW), each a package of its own depending on this one by path, so the library's
+# build never needs BLAS or FFTW headers. Installs libopenblas-dev and libfftw3-dev when root (else
+# names the apt command), builds each in release mode into one shared scratch path, runs each on a
+# small size and on bad input, then HeatDiffusion inside a 2-node qemu VM; prints one line per
+# example ("example NAME: ok" or "example NAME: failed (reason)"), logs in .build-examples/logs.
+# EXAMPLES_ARGS=--no-vm leaves the VM run out.
+EXAMPLES_ARGS ?=
+
+examples:
+	@SWIFT=$(SWIFT) Examples/run-examples $(EXAMPLES_ARGS)
 
 test-sanitizers: test-asan test-tsan
 
@@ -71,6 +163,20 @@ test-asan:
 test-tsan:
 	ZIGGY_STRESS_OPS=$(SANITIZER_STRESS_OPS) TSAN_OPTIONS=allocator_may_return_null=1:halt_on_error=0 \
 	  $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+# The libFuzzer target (Tests/Fuzz) for FUZZ_SECONDS from a copy of the seed corpus, failing on
+# any crash; prints "fuzz: N executions in S s, 0 crashes". Release build with ASan, its own
+# build folder; ENABLE_MOCKING lets the target count every byte mapped through the kernel seam.
+# The extra -Xswiftc -sanitize=fuzzer,address is needed: Swift 6.3's driver passes the frontend
+# only the last of several -sanitize= flags, so --sanitize=fuzzer alone instruments nothing.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := -c release --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address \
+	-Xswiftc -sanitize=fuzzer,address -Xswiftc -DZIGGY_LIBFUZZER -Xswiftc -DENABLE_MOCKING
+
+test-fuzz: deps
+	$(SWIFT) build $(FUZZ_BUILD) --product ziggy-fuzz 2>&1 | grep -v 'Cannot export local symbol' ; \
+	  test "$${PIPESTATUS[0]}" -eq 0
+	Tests/Fuzz/run-fuzz .build-fuzz/release/ziggy-fuzz $(FUZZ_SECONDS)
 
 # Multi-node NUMA behaviour inside qemu VMs (2 and 4 nodes). Exit 3 means the VMs could not run
 # at all: a failure in CI (CI=true), a loud warning elsewhere.
@@ -91,4 +197,4 @@ bench: deps
 	  --csv bench-results/results.csv --svg bench-results/results.svg $(BENCH_ARGS)
 
 clean:
-	rm -rf .build .build-asan .build-tsan bench-results
+	rm -rf .build .build-asan .build-tsan .build-docs .build-coverage .build-fuzz .build-examples bench-results

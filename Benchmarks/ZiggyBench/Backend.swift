@@ -1,17 +1,16 @@
+// Every use of the library's API by the benchmark's workloads goes through this file (and the
+// access kernels in Kernels.swift), so a change of the library's API is adapted here.
 import CNuma
 import CZiggyShims
 import Foundation
 import Glibc
 import ZiggyMmap
 
-/// Every memory source the benchmark compares.
+/// Every library memory source the benchmark compares (the outside references are `c-` rows).
 enum Backend: String, CaseIterable, Comparable {
-    case malloc
     case system
     case scoped
     case array
-    case rawMmap = "raw-mmap"
-    case rawMmap2M = "raw-mmap-2m"
     case mmapBase = "mmap-base"
     case mmapTHP = "mmap-thp"
     case mmap2M = "mmap-2m"
@@ -20,7 +19,6 @@ enum Backend: String, CaseIterable, Comparable {
     case numaLocal2M = "numa-local-2m"
     case numaRemote = "numa-remote"
     case numaInterleave = "numa-interleave"
-    case libnuma
 
     static func < (a: Backend, b: Backend) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -29,12 +27,9 @@ enum Backend: String, CaseIterable, Comparable {
     /// What the row is, for the table's legend.
     var summary: String {
         switch self {
-        case .malloc: return "glibc malloc/free (reference for small allocations)"
         case .system: return "SystemMemoryAllocator"
         case .scoped: return "ScopedAllocator (arena)"
         case .array: return "Swift [T] (managed baseline)"
-        case .rawMmap: return "plain mmap, base pages (C-level reference)"
-        case .rawMmap2M: return "plain mmap(MAP_HUGETLB) 2 MiB (C-level reference)"
         case .mmapBase: return "MmapAllocator, base pages"
         case .mmapTHP: return "MmapAllocator, transparent huge pages"
         case .mmap2M: return "MmapAllocator, hugetlb 2 MiB"
@@ -43,31 +38,31 @@ enum Backend: String, CaseIterable, Comparable {
         case .numaLocal2M: return "NumaAllocator bind(local node), hugetlb 2 MiB"
         case .numaRemote: return "NumaAllocator bind(remote node), base pages"
         case .numaInterleave: return "NumaAllocator interleave(all nodes), base pages"
-        case .libnuma: return "libnuma numa_alloc_onnode(local node) (peer)"
         }
     }
 
     /// The hugetlb size the backend needs, if any.
     var hugePageSize: PageSize? {
         switch self {
-        case .rawMmap2M, .mmap2M, .numaLocal2M: return .huge2MiB
+        case .mmap2M, .numaLocal2M: return .huge2MiB
         case .mmap1G: return .huge1GiB
         default: return nil
         }
     }
+
+    /// Backends that hand out large regions (the arena and arrays are for small allocations).
+    var isRegionBackend: Bool { self != .scoped && self != .array }
 }
 
 /// A large region of memory from one backend, freed when the value ends.
-final class Region {
+final class Region: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
     let byteCount: Int
-    let backing: BufferBacking?
     private let release: () -> Void
 
-    init(base: UnsafeMutableRawPointer, byteCount: Int, backing: BufferBacking?, release: @escaping () -> Void) {
+    init(base: UnsafeMutableRawPointer, byteCount: Int, release: @escaping () -> Void) {
         self.base = base
         self.byteCount = byteCount
-        self.backing = backing
         self.release = release
     }
 
@@ -98,8 +93,9 @@ final class Region {
 
     /// Share of pages per node, sampled, e.g. "N0=100%".
     func nodeHistogram() -> String {
-        let view = UnmanagedBuffer(unsafeWrapping: UnsafeMutableBufferPointer(
-            start: base.assumingMemoryBound(to: UInt8.self), count: byteCount))
+        let view = UnmanagedBuffer(
+            unsafeWrapping: UnsafeMutableBufferPointer(
+                start: base.assumingMemoryBound(to: UInt8.self), count: byteCount))
         guard let placement = try? view.placement(maximumSamples: 4096), placement.presentPages > 0 else { return "-" }
         return placement.pagesPerNode.sorted { $0.key < $1.key }
             .map { String(format: "N%d=%.0f%%", $0.key, placement.fraction(onNode: $0.key) * 100) }
@@ -107,17 +103,17 @@ final class Region {
     }
 }
 
-/// Creates regions for every backend; keeps one allocator per backend so pools and statistics
-/// persist across repetitions.
+/// Creates regions for every backend; keeps one allocator per backend (and population mode) so
+/// pools and statistics persist across repetitions.
 final class RegionFactory {
     let localNode: Int
     let remoteNode: Int?
     let allNodes: NodeSet
-    private var allocators: [Backend: any UnmanagedMemoryAllocator] = [:]
+    private var allocators: [String: any UnmanagedMemoryAllocator] = [:]
 
-    init(topology: NumaTopology, localNode: Int) {
+    init(localNode: Int) {
         self.localNode = localNode
-        let withMemory = topology.nodesWithMemory
+        let withMemory = NumaTopology.current().nodesWithMemory
         remoteNode = withMemory.first { $0 != localNode }
         allNodes = withMemory
     }
@@ -129,41 +125,55 @@ final class RegionFactory {
             return "one NUMA node: no remote node"
         case .numaInterleave where allNodes.count < 2:
             return "one NUMA node: nothing to interleave"
-        case .libnuma where numa_available() < 0:
-            return "libnuma: numa_available() failed"
         case .mmapTHP where !TransparentHugePages.read().isUsable:
             return "THP disabled (enabled=never)"
         default:
             break
         }
         if let size = backend.hugePageSize {
-            guard let pool = HugePagePool.read(size) else { return "no \(size) pool in this kernel" }
-            let needed = (bytes + size.byteCount - 1) / size.byteCount
-            let free = backend == .numaLocal2M
-                ? (pool.nodes.first { $0.node == localNode }?.free ?? pool.available) : pool.available
-            if free < needed {
-                return "needs \(needed) free \(size) pages, \(free) free (reserve with --reserve-hugepages / --reserve-1g-pages as root)"
-            }
+            return hugePagesMissing(
+                size == .huge1GiB ? 1 << 30 : 2 << 20, bytes: bytes,
+                onNode: backend == .numaLocal2M ? localNode : nil)
         }
         return nil
     }
 
-    func allocator(_ backend: Backend) throws -> any UnmanagedMemoryAllocator {
-        if let existing = allocators[backend] { return existing }
+    /// Why `bytes` of hugetlb pages of `pageBytes` cannot be had now, or nil.
+    func hugePagesMissing(_ pageBytes: Int, bytes: Int, onNode node: Int? = nil) -> String? {
+        let size: PageSize = pageBytes == 1 << 30 ? .huge1GiB : .huge2MiB
+        guard let pool = HugePagePool.read(size) else { return "no \(size) pool in this kernel" }
+        let needed = (bytes + size.byteCount - 1) / size.byteCount
+        let free = node.map { node in pool.nodes.first { $0.node == node }?.free ?? pool.available } ?? pool.available
+        if free < needed {
+            return
+                "needs \(needed) free \(size) pages, \(free) free (reserve with --reserve-hugepages / --reserve-1g-pages as root)"
+        }
+        return nil
+    }
+
+    private func allocator(_ backend: Backend, populateThreads: Int? = nil) throws -> any UnmanagedMemoryAllocator {
+        let key = "\(backend.rawValue)/\(populateThreads ?? 0)"
+        if let existing = allocators[key] { return existing }
+        let populate: PopulateMode
+        switch populateThreads {
+        case nil: populate = .none
+        case 1?: populate = .kernel
+        case let threads?: populate = .parallel(threads: threads)
+        }
         let made: any UnmanagedMemoryAllocator
         switch backend {
         case .system: made = SystemMemoryAllocator()
-        case .mmapBase: made = MmapAllocator(pageSize: .base)
-        case .mmapTHP: made = MmapAllocator(pageSize: .transparentHuge)
-        case .mmap2M: made = MmapAllocator(pageSize: .huge2MiB)
-        case .mmap1G: made = MmapAllocator(pageSize: .huge1GiB)
+        case .mmapBase: made = MmapAllocator(pageSize: .base, populate: populate)
+        case .mmapTHP: made = MmapAllocator(pageSize: .transparentHuge, populate: populate)
+        case .mmap2M: made = MmapAllocator(pageSize: .huge2MiB, populate: populate)
+        case .mmap1G: made = MmapAllocator(pageSize: .huge1GiB, populate: populate)
         case .numaLocal: made = try NumaAllocator(policy: .bind([localNode]))
         case .numaLocal2M: made = try NumaAllocator(policy: .bind([localNode]), pageSize: .huge2MiB, populate: .kernel)
         case .numaRemote: made = try NumaAllocator(policy: .bind([remoteNode ?? localNode]))
         case .numaInterleave: made = try NumaAllocator(policy: .interleave(allNodes))
-        default: preconditionFailure("\(backend) has no allocator")
+        case .scoped, .array: preconditionFailure("\(backend) has no region allocator")
         }
-        allocators[backend] = made
+        allocators[key] = made
         return made
     }
 
@@ -171,33 +181,104 @@ final class RegionFactory {
     /// populates them under the policy to turn a shortage into an error).
     func make(_ backend: Backend, bytes: Int) throws -> Region {
         switch backend {
-        case .malloc, .scoped:
-            guard let memory = Glibc.malloc(bytes) else { throw BenchError.failed("malloc(\(bytes)) failed") }
-            return Region(base: memory, byteCount: bytes, backing: nil) { Glibc.free(memory) }
         case .array:
             let box = ArrayBox(bytes: bytes)
-            return Region(base: box.base, byteCount: bytes, backing: nil) { withExtendedLifetime(box) {} }
-        case .rawMmap, .rawMmap2M:
-            var flags = MAP_PRIVATE | MAP_ANONYMOUS
-            if backend == .rawMmap2M { flags |= MAP_HUGETLB | (21 << 26) }
-            guard let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, flags, -1, 0), memory != MAP_FAILED else {
-                throw BenchError.failed("mmap of \(bytes) B failed: errno \(errno)")
-            }
-            let length = backend == .rawMmap2M ? (bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20) : bytes
-            return Region(base: memory, byteCount: bytes, backing: nil) { munmap(memory, length) }
-        case .libnuma:
-            guard let memory = numa_alloc_onnode(bytes, Int32(localNode)) else {
-                throw BenchError.failed("numa_alloc_onnode(\(bytes)) failed")
-            }
-            return Region(base: memory, byteCount: bytes, backing: nil) { numa_free(memory, bytes) }
+            return Region(base: box.base, byteCount: bytes) { withExtendedLifetime(box) {} }
         default:
-            let allocator = try allocator(backend)
-            let buffer = try allocator.allocate(UInt8.self, count: bytes)
-            let backing = buffer.backing
-            let raw = buffer.unsafeDetach()
-            return Region(base: raw.base, byteCount: bytes, backing: backing) { raw.release() }
+            return try detach(allocator(backend).allocate(UInt8.self, count: bytes, alignment: 4096))
         }
     }
+
+    /// A region allocated with population by the kernel (`threads` 1) or by `threads` threads.
+    func makePopulated(_ backend: Backend, bytes: Int, threads: Int) throws -> Region {
+        try detach(allocator(backend, populateThreads: threads).allocate(UInt8.self, count: bytes))
+    }
+
+    private func detach(_ buffer: consuming UnmanagedBuffer<UInt8>) -> Region {
+        let raw = buffer.unsafeDetach()
+        return Region(base: raw.base, byteCount: raw.byteCount) { raw.release() }
+    }
+
+    /// A loop of `n` allocate + free pairs of `size` bytes for `backend`.
+    func allocFreeLoop(_ backend: Backend, _ size: Int) throws -> (Int) -> Void {
+        switch backend {
+        case .scoped:
+            // The arena is reset every 1024 allocations (its real amortized cost).
+            let box = ArenaBox()
+            return { n in
+                let arena = box
+                var done = 0
+                while done < n {
+                    let batch = min(1024, n - done)
+                    for _ in 0..<batch {
+                        let b = try! arena.scope.allocate(UInt8.self, count: size); blackHole(b.unsafeBaseAddress)
+                    }
+                    arena.scope.reset()
+                    done += batch
+                }
+            }
+        case .array:
+            return { n in
+                for _ in 0..<n {
+                    let array = [UInt8](unsafeUninitializedCapacity: size) { _, count in count = size }
+                    array.withUnsafeBufferPointer { blackHole($0.baseAddress) }
+                }
+            }
+        case .system:
+            // The concrete type, as a user holds it (an existential would add a witness-table call).
+            let allocator = SystemMemoryAllocator()
+            return { n in
+                for _ in 0..<n { let b = try! allocator.allocate(UInt8.self, count: size); blackHole(b.unsafeBaseAddress) }
+            }
+        default:
+            let allocator = try allocator(backend)
+            _ = try allocator.allocate(UInt8.self, count: size)  // fail early, outside the timing
+            return { n in
+                for _ in 0..<n { let b = try! allocator.allocate(UInt8.self, count: size); blackHole(b.unsafeBaseAddress) }
+            }
+        }
+    }
+}
+
+/// The reuse pool of an `MmapAllocator`: rounds of allocate / touch / free, and zeroed reuse.
+final class PoolProbe {
+    let allocator: MmapAllocator
+    let pooled: Bool
+
+    init(_ backend: Backend, poolBytes: Int) {
+        let pageSize: PageSize = backend == .mmap2M ? .huge2MiB : backend == .mmap1G ? .huge1GiB : .base
+        allocator = MmapAllocator(pageSize: pageSize, reusePoolBytes: poolBytes)
+        pooled = poolBytes > 0
+    }
+
+    /// Allocate, touch every page, free.
+    func round(bytes: Int) throws {
+        var buffer = try allocator.allocate(UInt8.self, count: bytes)
+        buffer.withUnsafeMutableBufferPointer { pointer in
+            let raw = UnsafeMutableRawPointer(pointer.baseAddress!)
+            for offset in stride(from: 0, to: bytes, by: 4096) { raw.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self) }
+        }
+        buffer.free()
+    }
+
+    /// Seconds for one `allocate(zeroed: true)` (served from the pool once it holds a mapping).
+    func zeroedAllocation(bytes: Int) throws -> Double {
+        let start = now()
+        let buffer = try allocator.allocate(UInt8.self, count: bytes, zeroed: true)
+        let seconds = now() - start
+        blackHole(buffer.unsafeBaseAddress)
+        return seconds
+    }
+
+    var note: String {
+        let stats = allocator.mmapStatistics
+        return pooled ? "pool hits \(stats.poolHits), misses \(stats.poolMisses)" : "fresh mapping each round"
+    }
+}
+
+/// An arena the benchmark's escaping loops can share.
+final class ArenaBox {
+    let scope = ScopedAllocator(chunkByteCount: 4 << 20)
 }
 
 /// Swift's managed array as a memory source: the array's storage, kept alive by the box.
@@ -208,6 +289,46 @@ final class ArrayBox {
     init(bytes: Int) {
         array = [UInt8](unsafeUninitializedCapacity: bytes) { _, count in count = bytes }
         base = array.withUnsafeMutableBytes { $0.baseAddress! }
+    }
+}
+
+/// What the host is and where the benchmark runs, from the library's topology and pinning APIs.
+enum Host {
+    static func allowedCPUs() -> Int {
+        (try? ThreadPinning.currentAffinity())?.count ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
+    static func nodesWithMemory() -> [Int] { Array(NumaTopology.current().nodesWithMemory) }
+
+    static func currentNode() -> Int? { NumaTopology.current().node(ofCPU: ThreadPinning.currentCPU) }
+
+    /// Runs `body` on the current thread pinned to `node`'s CPUs (unpinned when that fails).
+    static func onNode(_ node: Int, _ body: () -> Void) {
+        if (try? ThreadPinning.withCurrentThread(pinnedTo: node) { body() }) == nil { body() }
+    }
+
+    static func description(cpus: Int, reservations: [String]) -> String {
+        let topology = NumaTopology.current()
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: " ") } ?? "" } ?? "unknown CPU"
+        var name = utsname()
+        uname(&name)
+        let kernel = withUnsafeBytes(of: name.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let memory = topology.nodes.reduce(0) { $0 + $1.memoryTotal }
+        let thp = TransparentHugePages.read()
+        return "\(model), \(cpus) CPUs, \(formatBytes(memory)) in \(topology.nodes.count) NUMA node(s), Linux \(kernel), "
+            + "THP \(thp.mode.rawValue); huge pages reserved for the run: \(reservations.isEmpty ? "none" : reservations.joined(separator: ", "))"
+    }
+
+    /// The nr_hugepages file of a hugetlb size.
+    static func poolPath(pageBytes: Int) -> String {
+        // The global counter of the page size: also the file whose flock HugePageReservation takes,
+        // so the benchmark and the library never interleave their read-modify-writes.
+        pageBytes == 1 << 30
+            ? "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
+            : "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
     }
 }
 

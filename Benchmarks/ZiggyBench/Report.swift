@@ -1,48 +1,95 @@
 import Foundation
 
-/// One measured (or unavailable) row: a backend × workload × size.
+/// One measured (or unavailable) row: a backend × workload × size × threads.
 struct Row: Codable {
     var backend: String
     var workload: String
     var size_bytes: Int
     var threads: Int
     var median: Double?
+    var mean: Double?
     var min: Double?
     var max: Double?
+    /// (max − min) / median, in percent.
+    var spread_percent: Double?
     var unit: String
     var higher_is_better: Bool
     var repetitions: Int
+    /// Every kept sample, in measurement order (round i of the group is samples[i]).
+    var samples: [Double]
+    /// Rows with the same group were measured round-robin, one sample each per round.
+    var group: Int?
     var page_size_obtained: String
     var nodes: String
     var reference: String?
     var ratio_to_reference: Double?
+    var ratio_interval: RatioInterval?
     var speedup_vs_base_pages: Double?
     var note: String?
 
     var isMeasured: Bool { median != nil }
+    var isReference: Bool { backend.hasPrefix("c-") }
+
+    init(
+        backend: String, workload: String, bytes: Int, threads: Int, unit: Unit, samples: [Double], group: Int?,
+        pageSize: String, nodes: String, note: String?
+    ) {
+        self.backend = backend
+        self.workload = workload
+        size_bytes = bytes
+        self.threads = threads
+        self.unit = unit.rawValue
+        higher_is_better = unit.higherIsBetter
+        self.samples = samples
+        self.group = samples.isEmpty ? nil : group
+        repetitions = samples.count
+        page_size_obtained = pageSize
+        self.nodes = nodes
+        self.note = note
+        if !samples.isEmpty {
+            let summary = Summary(samples)
+            median = summary.median
+            mean = summary.mean
+            min = summary.min
+            max = summary.max
+            spread_percent = summary.median > 0 ? (summary.max - summary.min) / summary.median * 100 : nil
+        }
+    }
+
+    static func unavailable(_ backend: String, _ workload: String, bytes: Int, threads: Int, unit: Unit, reason: String) -> Row {
+        Row(
+            backend: backend, workload: workload, bytes: bytes, threads: threads, unit: unit, samples: [], group: nil,
+            pageSize: "-", nodes: "-", note: "not run: \(reason)")
+    }
 
     private enum CodingKeys: String, CodingKey {
-        case backend, workload, size_bytes, threads, median, min, max, unit, higher_is_better, repetitions
-        case page_size_obtained, nodes, reference, ratio_to_reference, speedup_vs_base_pages, note
+        case backend, workload, size_bytes, threads, median, mean, min, max, spread_percent, unit, higher_is_better
+        case repetitions, samples, group, page_size_obtained, nodes, reference, ratio_to_reference, ratio_interval
+        case speedup_vs_base_pages, note
     }
 
     /// Every field, `null` when absent, so each record has the same shape.
-    func encode(to encoder: Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(backend, forKey: .backend)
         try container.encode(workload, forKey: .workload)
         try container.encode(size_bytes, forKey: .size_bytes)
         try container.encode(threads, forKey: .threads)
         try container.encode(median, forKey: .median)
+        try container.encode(mean, forKey: .mean)
         try container.encode(min, forKey: .min)
         try container.encode(max, forKey: .max)
+        try container.encode(spread_percent, forKey: .spread_percent)
         try container.encode(unit, forKey: .unit)
         try container.encode(higher_is_better, forKey: .higher_is_better)
         try container.encode(repetitions, forKey: .repetitions)
+        try container.encode(samples, forKey: .samples)
+        try container.encode(group, forKey: .group)
         try container.encode(page_size_obtained, forKey: .page_size_obtained)
         try container.encode(nodes, forKey: .nodes)
         try container.encode(reference, forKey: .reference)
         try container.encode(ratio_to_reference, forKey: .ratio_to_reference)
+        try container.encode(ratio_interval, forKey: .ratio_interval)
         try container.encode(speedup_vs_base_pages, forKey: .speedup_vs_base_pages)
         try container.encode(note, forKey: .note)
     }
@@ -51,120 +98,65 @@ struct Row: Codable {
 /// A target from the issues, checked against rows of this run.
 struct TargetCheck: Codable {
     var target: String
+    /// The measured ratio (median ÷ median) and its interval (see `RatioInterval`).
     var measured: Double?
+    var lower: Double?
+    var upper: Double?
     var threshold: Double
     var atLeast: Bool
+    var verdict: String
     var detail: String
 
-    var status: String {
-        guard let measured else { return "n/a" }
-        return (atLeast ? measured >= threshold : measured <= threshold) ? "met" : "missed"
+    init(target: String, interval: RatioInterval?, threshold: Double, atLeast: Bool, detail: String) {
+        self.target = target
+        measured = interval?.value
+        lower = interval?.lower
+        upper = interval?.upper
+        self.threshold = threshold
+        self.atLeast = atLeast
+        verdict = Verdict(interval, threshold: threshold, atLeast: atLeast).rawValue
+        var why = detail
+        if let interval, interval.samples < RatioInterval.minimumSamples {
+            why = ([why, "\(interval.samples) samples, a verdict needs \(RatioInterval.minimumSamples)"]).filter { !$0.isEmpty }
+                .joined(separator: "; ")
+        }
+        self.detail = why
     }
+}
+
+/// How busy the machine was: before measuring (all CPUs, a quiet window) and during the run
+/// (other processes only: this process's own CPU time is subtracted).
+struct HostLoad: Codable {
+    var busy_before: Double
+    var window_seconds: Double
+    var others_busy_during: Double?
+    var warning: String?
+}
+
+/// A row's ratio to the same row of a baseline run.
+struct BaselineComparison: Codable {
+    var workload: String
+    var backend: String
+    var size_bytes: Int
+    var threads: Int
+    /// current median ÷ baseline median (> 1 is faster for higher-is-better units).
+    var ratio: Double
+    /// "regression" / "improvement" (ranges do not overlap) or "same" (they overlap).
+    var status: String
 }
 
 struct Report: Codable {
+    var label: String
     var host: String
     var preset: String
     var command: String
+    var thread_placement: String
+    var host_load: HostLoad
     var references: [String: Double]
     var rows: [Row]
     var targets: [TargetCheck]
-}
-
-func format(_ value: Double?, digits: Int = 2) -> String {
-    guard let value, value.isFinite else { return "-" }
-    if value >= 1000 { return String(format: "%.0f", value) }
-    if value >= 100 { return String(format: "%.1f", value) }
-    if value != 0 && abs(value) < 0.1 { return String(format: "%.2g", value) }
-    return String(format: "%.\(digits)f", value)
-}
-
-func renderMarkdown(_ report: Report) -> String {
-    var lines: [String] = []
-    lines.append("## ziggy-bench — \(report.preset) preset")
-    lines.append("")
-    lines.append("Host: \(report.host)  ")
-    lines.append("Command: `\(report.command)`  ")
-    let references = report.references.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value))" }
-    lines.append("References measured in this run: \(references.joined(separator: ", "))")
-    lines.append("")
-    lines.append("| workload | backend | size | thr | median | min–max | unit | reps | pages obtained | nodes | vs reference | vs base pages | note |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for row in report.rows {
-        let ratio = row.ratio_to_reference.map { "\(format($0))× \(row.reference ?? "")" } ?? "-"
-        let speedup = row.speedup_vs_base_pages.map { "\(format($0))×" } ?? "-"
-        lines.append("| \(row.workload) | \(row.backend) | \(formatBytes(row.size_bytes)) | \(row.threads) | "
-            + "\(format(row.median)) | \(format(row.min))–\(format(row.max)) | \(row.unit) | \(row.repetitions) | "
-            + "\(row.page_size_obtained) | \(row.nodes) | \(ratio) | \(speedup) | \(row.note ?? "") |")
-    }
-    lines.append("")
-    lines.append("### Targets")
-    lines.append("")
-    lines.append("| target | measured | needed | status |")
-    lines.append("|---|---|---|---|")
-    for target in report.targets {
-        lines.append("| \(target.target) | \(format(target.measured)) | \(target.atLeast ? "≥" : "≤") \(format(target.threshold)) | "
-            + "\(target.status)\(target.detail.isEmpty ? "" : " (\(target.detail))") |")
-    }
-    return lines.joined(separator: "\n") + "\n"
-}
-
-func renderCSV(_ report: Report) -> String {
-    var lines = ["backend,workload,size_bytes,threads,median,min,max,unit,repetitions,page_size_obtained,nodes,reference,ratio_to_reference,speedup_vs_base_pages,note"]
-    for row in report.rows {
-        let fields: [String] = [
-            row.backend, row.workload, "\(row.size_bytes)", "\(row.threads)", format(row.median, digits: 4),
-            format(row.min, digits: 4), format(row.max, digits: 4), row.unit, "\(row.repetitions)", row.page_size_obtained,
-            row.nodes, row.reference ?? "", format(row.ratio_to_reference, digits: 4),
-            format(row.speedup_vs_base_pages, digits: 4), row.note ?? "",
-        ]
-        lines.append(fields.map { $0.contains(",") || $0.contains("\"") ? "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" : $0 }
-            .joined(separator: ","))
-    }
-    return lines.joined(separator: "\n") + "\n"
-}
-
-func renderJSON(_ report: Report) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
-}
-
-/// A horizontal bar chart: one panel per throughput workload, one bar per backend.
-func renderSVG(_ report: Report) -> String {
-    let workloads = ["first-touch", "first-touch-write", "populate", "triad", "gups"]
-    let panels = workloads.compactMap { workload -> (String, [Row])? in
-        let rows = report.rows.filter { $0.workload == workload && $0.isMeasured && $0.higher_is_better }
-        return rows.isEmpty ? nil : (workload, rows)
-    }
-    let width = 900.0, labelWidth = 190.0, barHeight = 16.0, gap = 4.0, panelGap = 34.0
-    var y = 60.0
-    var body: [String] = []
-    let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
-    for (workload, rows) in panels {
-        let unit = rows.first?.unit ?? ""
-        let maximum = rows.compactMap(\.median).max() ?? 1
-        body.append("<text x=\"10\" y=\"\(y)\" font-size=\"14\" font-weight=\"bold\">\(workload) (\(unit), median; higher is better)</text>")
-        y += 8
-        for (index, row) in rows.enumerated() {
-            let value = row.median ?? 0
-            let barWidth = max(1, (width - labelWidth - 120) * value / maximum)
-            let label = row.threads > 1 ? "\(row.backend) ×\(row.threads)" : row.backend
-            body.append("<text x=\"\(labelWidth - 6)\" y=\"\(y + barHeight - 4)\" font-size=\"11\" text-anchor=\"end\">\(label) [\(row.page_size_obtained)]</text>")
-            body.append("<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(String(format: "%.1f", barWidth))\" height=\"\(barHeight)\" fill=\"\(palette[index % palette.count])\"/>")
-            body.append("<text x=\"\(labelWidth + barWidth + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"11\">\(format(value))</text>")
-            y += barHeight + gap
-        }
-        y += panelGap
-    }
-    let header = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(y))\" font-family=\"sans-serif\">"
-    let title = "<text x=\"10\" y=\"20\" font-size=\"15\">ziggy-bench, \(report.preset) preset</text>"
-    let host = "<text x=\"10\" y=\"38\" font-size=\"10\" fill=\"#555\">\(escapeXML(report.host))</text>"
-    return ([header, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>", title, host] + body + ["</svg>"])
-        .joined(separator: "\n") + "\n"
-}
-
-func escapeXML(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        .replacingOccurrences(of: ">", with: "&gt;")
+    /// How many target verdicts are each of met / missed / within noise / n/a.
+    var verdict_counts: [String: Int]
+    var baseline: String?
+    var comparison: [BaselineComparison]?
 }

@@ -18,8 +18,10 @@ public struct AllocationStatistics: Sendable, Hashable, CustomStringConvertible 
     /// Buffers ever allocated (never decreases).
     public var totalAllocations: Int
 
-    public init(liveBytes: Int = 0, liveAllocations: Int = 0, peakBytes: Int = 0,
-                cumulativeBytes: Int = 0, totalAllocations: Int = 0) {
+    public init(
+        liveBytes: Int = 0, liveAllocations: Int = 0, peakBytes: Int = 0,
+        cumulativeBytes: Int = 0, totalAllocations: Int = 0
+    ) {
         self.liveBytes = liveBytes
         self.liveAllocations = liveAllocations
         self.peakBytes = peakBytes

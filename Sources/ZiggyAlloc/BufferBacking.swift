@@ -1,27 +1,30 @@
-/// What a buffer's memory really is: which backend made it, with which pages, alignment, NUMA
-/// policy and population state.
+/// What a buffer's memory really is: which backend made it, its alignment and size, and what that
+/// backend knows about it (``details``).
 ///
-/// Every field reports what was obtained, never merely what was asked for: a hugetlb request that
-/// fell back to base pages says `obtainedPageSize == .base` and names the reason in
-/// ``fallbackReason``. Values, not live views: take a new one after changing the memory (advice,
-/// migration).
+/// Every field reports what was obtained, never merely what was asked for. The core describes any
+/// buffer; a backend attaches its own facts through ``details`` — ZiggyMmap's mapping details
+/// carry the page size obtained and why it differs from the request, the NUMA policy the kernel
+/// accepted, population and lock state. Values, not live views: take a new one after changing
+/// the memory (advice, migration).
 public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
-    /// The backend that owns the memory.
-    public enum Backend: String, Sendable, Hashable {
+    /// The backend that owns the memory. Backends add their own names (ZiggyMmap: `mmap`, `numa`,
+    /// `file`).
+    public struct Backend: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
         /// `malloc`/`posix_memalign`/`calloc` via ``SystemMemoryAllocator``.
-        case system
+        public static var system: Backend { Backend(rawValue: "system") }
         /// A ``ScopedAllocator`` arena; freed all at once at the end of its scope.
-        case scoped
-        /// An anonymous `mmap` (ZiggyMmap's `MmapAllocator`).
-        case mmap
-        /// An anonymous `mmap` with a NUMA policy (ZiggyMmap's `NumaAllocator`).
-        case numa
-        /// A file mapping (ZiggyMmap's file mappings).
-        case file
+        public static var scoped: Backend { Backend(rawValue: "scoped") }
         /// Foreign memory wrapped without ownership; never freed by the buffer.
-        case wrapped
+        public static var wrapped: Backend { Backend(rawValue: "wrapped") }
         /// A user-defined allocator.
-        case custom
+        public static var custom: Backend { Backend(rawValue: "custom") }
+        /// An empty buffer: no memory at all (every allocator answers a request for zero elements
+        /// with one, without allocating).
+        public static var empty: Backend { Backend(rawValue: "empty") }
     }
 
     public var backend: Backend
@@ -35,55 +38,53 @@ public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
     public var alignment: Int
     /// Bytes reserved for the buffer, including rounding up to whole pages (at least `byteCount`).
     public var reservedByteCount: Int
-    /// The page size asked for, when the allocator takes a request (nil for malloc-based ones).
-    public var requestedPageSize: PageSize?
-    /// The page size the memory is mapped with. For `.transparentHuge` the region is eligible
-    /// and advised; the bytes the kernel really backs with huge pages are in
-    /// ``transparentHugeBytes`` when they were measured.
-    public var obtainedPageSize: PageSize
-    /// Why the obtained page size differs from the requested one (nil when it does not).
-    public var fallbackReason: String?
-    /// How the pages were faulted in before the buffer was returned.
-    public var populate: PopulateMode = .none
-    /// Whether the pages are locked in RAM (`mlock`).
-    public var isLocked: Bool = false
-    /// The NUMA policy the kernel accepted for the range (nil: none set).
-    public var numaPolicy: NumaPolicy?
-    /// Whether the memory came from an allocator's reuse pool rather than a fresh mapping.
-    public var isReused: Bool = false
-    /// For THP regions populated at allocation: bytes the kernel backed with huge pages
-    /// (`AnonHugePages` in `/proc/self/smaps`), measured then.
-    public var transparentHugeBytes: Int?
+    /// What the backend knows beyond the above (nil when it adds nothing). Read it through the
+    /// backend's own accessors, e.g. ZiggyMmap's `backing.mapping`.
+    public var details: (any BackingDetails)?
 
-    public init(backend: Backend, customName: String? = nil, alignment: Int, reservedByteCount: Int,
-                requestedPageSize: PageSize? = nil, obtainedPageSize: PageSize = .base) {
+    public init(
+        backend: Backend, customName: String? = nil, alignment: Int, reservedByteCount: Int,
+        details: (any BackingDetails)? = nil
+    ) {
         self.backend = backend
         self.customName = customName
         self.alignment = alignment
         self.reservedByteCount = reservedByteCount
-        self.requestedPageSize = requestedPageSize
-        self.obtainedPageSize = obtainedPageSize
+        self.details = details
     }
 
-    /// Whether the request was satisfied with a different page size than asked for.
-    public var fellBack: Bool { fallbackReason != nil }
+    /// The backend's details of type `T`, if it attached them.
+    public func details<T: BackingDetails>(as type: T.Type) -> T? { details as? T }
+
+    public static func == (a: BufferBacking, b: BufferBacking) -> Bool {
+        a.backend == b.backend && a.customName == b.customName && a.isDebugTracked == b.isDebugTracked
+            && a.isOwning == b.isOwning && a.alignment == b.alignment && a.reservedByteCount == b.reservedByteCount
+            && a.details.map { erased($0) } == b.details.map { erased($0) }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(backend)
+        hasher.combine(customName)
+        hasher.combine(isDebugTracked)
+        hasher.combine(isOwning)
+        hasher.combine(alignment)
+        hasher.combine(reservedByteCount)
+        hasher.combine(details.map { erased($0) })
+    }
 
     public var description: String {
         var parts = [customName ?? backend.rawValue]
         if isDebugTracked { parts.append("debug-tracked") }
         if !isOwning { parts.append("non-owning") }
         parts.append("align \(alignment)")
-        if let requested = requestedPageSize, requested != obtainedPageSize {
-            parts.append("pages \(obtainedPageSize) (asked \(requested))")
-        } else {
-            parts.append("pages \(obtainedPageSize)")
-        }
-        if let reason = fallbackReason { parts.append("fallback: \(reason)") }
-        if let thp = transparentHugeBytes { parts.append("THP-backed \(thp) of \(reservedByteCount) B") }
-        if populate != .none { parts.append("populated \(populate)") }
-        if isLocked { parts.append("locked") }
-        if let policy = numaPolicy { parts.append("policy \(policy)") }
-        if isReused { parts.append("reused") }
+        if let details { parts.append(details.description) }
         return parts.joined(separator: ", ")
     }
 }
+
+/// What a backend attaches to a buffer's ``BufferBacking``: its own facts about the memory, as
+/// values. ZiggyMmap's mapping details are one; a custom allocator may define its own.
+public protocol BackingDetails: Sendable, Hashable, CustomStringConvertible {}
+
+/// The details as an `AnyHashable` (opens the existential).
+private func erased(_ details: some BackingDetails) -> AnyHashable { AnyHashable(details) }

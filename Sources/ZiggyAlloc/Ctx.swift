@@ -19,10 +19,20 @@ public struct Ctx<Allocator: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable {
     }
 
     /// Allocates `count` elements through the context's allocator (the .NET `AllocSlice`).
+    @inlinable
     public func allocate<T: BitwiseCopyable>(
         _ type: T.Type, count: Int = 1, zeroed: Bool = false,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(AllocationError) -> UnmanagedBuffer<T> {
+    ) throws(Allocator.Failure) -> UnmanagedBuffer<T> {
+        try allocator.allocate(type, count: count, zeroed: zeroed, fileID: fileID, line: line, function: function)
+    }
+
+    /// Allocates `count` elements of a ``TrivialElement`` type through the context's allocator.
+    @inlinable @_disfavoredOverload
+    public func allocate<T: TrivialElement>(
+        _ type: T.Type, count: Int = 1, zeroed: Bool = false,
+        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+    ) throws(Allocator.Failure) -> UnmanagedBuffer<T> {
         try allocator.allocate(type, count: count, zeroed: zeroed, fileID: fileID, line: line, function: function)
     }
 
@@ -30,10 +40,20 @@ public struct Ctx<Allocator: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable {
     /// ends, in reverse order with its other actions (the .NET `ctx.Alloc<T>(defer)`). The returned
     /// pointer is valid until then.
     public func allocate<T: BitwiseCopyable>(
+        _ type: T.Type, count: Int = 1, zeroed: Bool = false, deferringTo scope: borrowing DeferScope,
+        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+    ) throws(Allocator.Failure) -> UnsafeMutableBufferPointer<T> {
+        scope.adopt(try allocator.allocate(type, count: count, zeroed: zeroed, fileID: fileID, line: line, function: function))
+    }
+
+    /// The `inout` form of ``allocate(_:count:zeroed:deferringTo:fileID:line:function:)-6bzzk``.
+    @available(*, deprecated, message: "pass the scope without '&': it is borrowed, not mutated")
+    @_disfavoredOverload
+    public func allocate<T: BitwiseCopyable>(
         _ type: T.Type, count: Int = 1, zeroed: Bool = false, deferringTo scope: inout DeferScope,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(AllocationError) -> UnsafeMutableBufferPointer<T> {
-        scope.adopt(try allocator.allocate(type, count: count, zeroed: zeroed, fileID: fileID, line: line, function: function))
+    ) throws(Allocator.Failure) -> UnsafeMutableBufferPointer<T> {
+        try allocate(type, count: count, zeroed: zeroed, deferringTo: scope, fileID: fileID, line: line, function: function)
     }
 
     /// Writes `text` followed by `terminator` to the output.

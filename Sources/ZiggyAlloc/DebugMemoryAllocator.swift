@@ -1,18 +1,7 @@
 import Glibc
 import Logging
+import ZiggyKernel
 
-/// Wraps any allocator and tracks every buffer it hands out with the caller's `#fileID`, `#line`
-/// and `#function`, to report leaks with their allocation sites (the .NET `DebugMemoryAllocator`,
-/// Zig's `DebugAllocator`).
-///
-/// The report is available at any time (``leakReport``) and is acted on when the allocator ends
-/// (its scope closes, or ``finish()``), according to ``LeakAction``: log it, throw it, or trap.
-/// Freed memory is overwritten with `0xDB` bytes by default, so a use after free through an
-/// unsafe pointer reads an obvious pattern instead of stale data.
-///
-/// Thread-safe when the wrapped allocator is (tracking takes a lock per allocation and per free:
-/// a debugging tool, not a fast path). Buffers may outlive the allocator: freeing them later is
-/// still recorded, and the wrapped allocator's memory stays valid as long as that allocator does.
 /// What a ``DebugMemoryAllocator`` does with leaks when it ends (the .NET Log / Throw / Break).
 public enum LeakAction: Sendable {
     /// Log the report at `error` level through swift-log.
@@ -24,7 +13,31 @@ public enum LeakAction: Sendable {
     case trap
 }
 
+/// Wraps any allocator and tracks every buffer it hands out with the caller's `#fileID`, `#line`
+/// and `#function`, to report leaks with their allocation sites (the .NET `DebugMemoryAllocator`,
+/// Zig's `DebugAllocator`).
+///
+/// The report is available at any time (``leakReport``) and is acted on when the allocator ends
+/// (its scope closes, or ``finish()``), according to ``LeakAction``: log it, throw it, or trap.
+/// Freed memory is overwritten with `0xDB` bytes by default, so a use after free through an
+/// unsafe pointer reads an obvious pattern instead of stale data. Only pages already resident are
+/// overwritten (`mincore`): scribbling never faults in memory, so a 16 GiB lazy mapping with one
+/// touched page stays cheap to free.
+///
+/// Resizing through it (``UnmanagedMemoryAllocator/resize(_:to:fileID:line:function:)``) always
+/// moves: a new tracked allocation from the wrapped allocator, a copy, and a tracked free of the
+/// old buffer, so the leak report names the resize's call site and stays exact.
+///
+/// Thread-safe when the wrapped allocator is (tracking takes a lock per allocation and per free:
+/// a debugging tool, not a fast path). Buffers may outlive the allocator: freeing them later is
+/// still recorded, and the wrapped allocator's memory stays valid as long as that allocator does.
 public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable, UnmanagedMemoryAllocator {
+    public typealias Failure = Base.Failure
+
+    public static func failure(forInvalidRequest error: AllocationError) -> Base.Failure {
+        Base.failure(forInvalidRequest: error)
+    }
+
     /// The name leak reports carry.
     public let name: String
     /// The wrapped allocator.
@@ -34,11 +47,14 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     /// Tracks allocations made through `base`.
     /// - Parameters:
     ///   - name: Names the component in reports.
+    ///   - base: The allocator that allocates and frees the memory.
     ///   - onLeak: What the end of the allocator does with leaks.
     ///   - scribble: Overwrite freed memory with `0xDB`.
     ///   - logger: Where `.log` reports go (default label `ZiggyAlloc.Debug`).
-    public init(_ name: String, wrapping base: consuming Base, onLeak: LeakAction = .log, scribble: Bool = true,
-                logger: Logger = Logger(label: "ZiggyAlloc.Debug")) {
+    public init(
+        _ name: String, wrapping base: consuming Base, onLeak: LeakAction = .log, scribble: Bool = true,
+        logger: Logger = Logger(label: "ZiggyAlloc.Debug")
+    ) {
         self.name = name
         self.base = base
         tracker = DebugTracker(name: name, action: onLeak, scribble: scribble, logger: logger)
@@ -53,15 +69,8 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     /// Counters of the buffers allocated through this wrapper.
     public var statistics: AllocationStatistics { tracker.recorder.snapshot }
 
-    public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
-        let buffer = try base.allocateBytes(request)
-        // Empty buffers hold nothing and count as no allocation, as in every other allocator.
-        if !buffer.isOwning { return buffer }
-        let inner = buffer.unsafeDetach()
-        let record = DebugRecord(tracker: tracker, inner: inner.deallocator, request: request)
-        tracker.insert(record, address: UInt(bitPattern: inner.base))
-        return UnmanagedBuffer(unsafeBase: inner.base.assumingMemoryBound(to: UInt8.self), count: inner.byteCount,
-                               deallocator: .owner(record))
+    public func allocateRaw(_ request: AllocationRequest) throws(Base.Failure) -> RawAllocation {
+        tracker.track(try base.allocateRaw(request), request: request)
     }
 
     /// The buffers allocated through this wrapper and not yet freed, oldest first.
@@ -102,6 +111,13 @@ final class DebugTracker: Sendable {
             state.records[ObjectIdentifier(record)] = record.info(address: address)
         }
         recorder.recordAllocation(byteCount: record.byteCount)
+    }
+
+    /// `inner`, freed through a record this tracker lists until the free.
+    func track(_ inner: RawAllocation, request: AllocationRequest) -> RawAllocation {
+        let record = DebugRecord(tracker: self, inner: inner.deallocator, request: request)
+        insert(record, address: UInt(bitPattern: inner.base))
+        return RawAllocation(base: inner.base, byteCount: inner.byteCount, deallocator: .owner(record))
     }
 
     func remove(_ record: DebugRecord, byteCount: Int) {
@@ -164,22 +180,75 @@ final class DebugRecord: BufferOwner, @unchecked Sendable {
     }
 
     func info(address: UInt) -> DebugRecordInfo {
-        DebugRecordInfo(leak: LeakReport.Leak(
-            sequence: sequence, byteCount: byteCount, elementCount: elementCount,
-            elementType: String(describing: elementType), site: site, address: address))
+        DebugRecordInfo(
+            leak: LeakReport.Leak(
+                sequence: sequence, byteCount: byteCount, elementCount: elementCount,
+                elementType: String(describing: elementType), site: site, address: address))
     }
 
     override func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {
         tracker.remove(self, byteCount: byteCount)
-        if tracker.scribble && inner.isOwning { memset(base, 0xDB, byteCount) }
+        if tracker.scribble && inner.isOwning { Self.scribble(base, byteCount) }
         inner.release(base, byteCount: byteCount)
     }
 
     override var wrappedOwner: BufferOwner? { inner.ownerObject }
 
+    /// Overwrites the resident pages of the range with `0xDB`, leaving untouched pages untouched.
+    /// Small ranges are simply overwritten; larger ones ask `mincore` which pages are resident
+    /// (and, should that fail, are left alone rather than faulted in).
+    static func scribble(_ base: UnsafeMutableRawPointer, _ byteCount: Int) {
+        let page = UInt(KernelConstants.basePageByteCount)
+        guard byteCount >= 16 * Int(page) else {
+            memset(base, 0xDB, byteCount)
+            return
+        }
+        let first = UInt(bitPattern: base)
+        let end = first + UInt(byteCount)
+        let start = first / page * page
+        guard case .success(let resident) = Kernel.mincore(UnsafeMutableRawPointer(bitPattern: start)!, Int(end - start))
+        else { return }
+        var index = 0
+        while index < resident.count {
+            guard resident[index] & 1 != 0 else { index += 1; continue }
+            var runEnd = index + 1
+            while runEnd < resident.count && resident[runEnd] & 1 != 0 { runEnd += 1 }
+            let low = max(first, start + UInt(index) * page)
+            let high = min(end, start + UInt(runEnd) * page)
+            memset(UnsafeMutableRawPointer(bitPattern: low)!, 0xDB, Int(high - low))
+            index = runEnd
+        }
+    }
+
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
         var backing = inner.backing(base, byteCount: byteCount)
         backing.isDebugTracked = true
         return backing
+    }
+}
+
+extension DebugMemoryAllocator: Sendable where Base: Sendable & ~Copyable {}
+
+extension DebugMemoryAllocator where Base: Sendable {
+    /// A copyable stand-in that allocates through the same base and tracker (for `BufferArray`'s
+    /// copies on write); it does not end the tracking when it goes.
+    var _handle: DebugAllocatorHandle<Base> { DebugAllocatorHandle(base: base, tracker: tracker) }
+}
+
+/// Allocates as its ``DebugMemoryAllocator`` does, without owning the end of its tracking.
+struct DebugAllocatorHandle<Base: UnmanagedMemoryAllocator & Sendable>: UnmanagedMemoryAllocator, Sendable {
+    typealias Failure = Base.Failure
+    let base: Base
+    let tracker: DebugTracker
+
+    static func failure(forInvalidRequest error: AllocationError) -> Base.Failure {
+        Base.failure(forInvalidRequest: error)
+    }
+
+    var supportsIndividualDeallocation: Bool { base.supportsIndividualDeallocation }
+    var statistics: AllocationStatistics { tracker.recorder.snapshot }
+
+    func allocateRaw(_ request: AllocationRequest) throws(Base.Failure) -> RawAllocation {
+        tracker.track(try base.allocateRaw(request), request: request)
     }
 }

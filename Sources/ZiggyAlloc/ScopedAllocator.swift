@@ -1,4 +1,5 @@
 import Glibc
+import ZiggyKernel
 
 /// An arena: bump allocation from large chunks, everything freed at once when the allocator's
 /// scope ends (the .NET `ScopedAllocator`, Zig's `ArenaAllocator`).
@@ -16,7 +17,10 @@ import Glibc
 public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
     @usableFromInline let arena: UnsafeMutablePointer<Arena>
 
-    /// A new arena whose first chunk holds `chunkByteCount` bytes (later chunks grow, up to 64 MiB).
+    /// A new arena whose first chunk holds `chunkByteCount` bytes (at least 4 KiB; later chunks
+    /// double, up to 64 MiB or the first chunk's size if larger). The chunk is allocated with the
+    /// first buffer, so an impossible size is an ``AllocationError/outOfMemory(byteCount:backend:errno:)``
+    /// from that `allocate`, naming the chunk.
     public init(chunkByteCount: Int = 64 << 10) {
         arena = .allocate(capacity: 1)
         arena.initialize(to: Arena(chunkByteCount: max(4096, chunkByteCount)))
@@ -45,15 +49,12 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
     public var reservedBytes: Int { arena.pointee.reservedBytes }
 
     @inlinable @inline(__always)
-    public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
+    public func allocateRaw(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
         let bytes = request.byteCount
         let alignment = request.alignment
-        if bytes == 0 {
-            return UnmanagedBuffer(unsafeBase: UnsafeMutablePointer(bitPattern: alignment)!, count: 0, deallocator: .none)
-        }
         let start = (arena.pointee.cursor &+ UInt(alignment &- 1)) & ~UInt(alignment &- 1)
         let memory: UnsafeMutableRawPointer
-        if arena.pointee.limit >= start, bytes <= Int(bitPattern: arena.pointee.limit &- start) {
+        if arena.pointee.limit > start, bytes <= Int(bitPattern: arena.pointee.limit &- start) {
             arena.pointee.cursor = start &+ UInt(bytes)
             memory = UnsafeMutableRawPointer(bitPattern: start)!
         } else {
@@ -61,8 +62,34 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
         }
         if request.zeroed { memset(memory, 0, bytes) }
         arena.pointee.recorder.recordAllocation(byteCount: bytes)
-        return UnmanagedBuffer(unsafeBase: memory.bindMemory(to: UInt8.self, capacity: bytes), count: bytes,
-                               deallocator: .arena(statisticsID: arena.pointee.recorder.id, alignment: alignment))
+        return RawAllocation(
+            base: memory, byteCount: bytes,
+            deallocator: .arena(statisticsID: arena.pointee.recorder.id, alignment: alignment))
+    }
+
+    /// In place when `allocation` is this arena's most recent one and the new size fits in its
+    /// chunk (the cursor moves); nil otherwise, so the buffer is copied to a new arena block (the
+    /// old bytes come back with the rest at the end of the scope). Counts one free and one
+    /// allocation.
+    public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(AllocationError) -> RawAllocation? {
+        guard request.byteCount > 0, allocation.byteCount > 0 else {
+            throw SystemMemoryAllocator.outsideContract(allocation, request)
+        }
+        let deallocator = allocation.deallocator
+        let start = UInt(bitPattern: allocation.base)
+        // The last allocation ends at the cursor (dedicated blocks never move it), so it lies in
+        // the current chunk, which ends at `limit`.
+        guard deallocator.kind == .arena, deallocator.payload == UInt(arena.pointee.recorder.id),
+            start & UInt(request.alignment &- 1) == 0,
+            start &+ UInt(allocation.byteCount) == arena.pointee.cursor,
+            request.byteCount <= Int(bitPattern: arena.pointee.limit &- start)
+        else { return nil }
+        arena.pointee.cursor = start &+ UInt(request.byteCount)
+        arena.pointee.recorder.recordDeallocation(byteCount: allocation.byteCount)
+        arena.pointee.recorder.recordAllocation(byteCount: request.byteCount)
+        return RawAllocation(
+            base: allocation.base, byteCount: request.byteCount,
+            deallocator: .arena(statisticsID: arena.pointee.recorder.id, alignment: max(deallocator.alignment, request.alignment)))
     }
 
     /// Frees every chunk now so the arena can be reused; traps if any buffer is still alive.
@@ -98,22 +125,31 @@ struct Arena {
     }
 
     /// A new chunk, or a dedicated block for a request (with its alignment padding) larger than a
-    /// quarter of a chunk, so a fresh chunk always has room for the request.
+    /// quarter of a chunk, so a fresh chunk always has room for the request. Every size is computed
+    /// with overflow checks: a chunk size near `Int.max` is an error, not a trap.
     @usableFromInline
     mutating func allocateSlow(bytes: Int, alignment: Int) throws(AllocationError) -> UnsafeMutableRawPointer {
-        let dedicated = bytes + alignment > nextChunkByteCount / 4
-        let payload = dedicated ? bytes + alignment : nextChunkByteCount
-        guard let chunk = malloc(Arena.headerByteCount + payload) else {
-            throw .outOfMemory(byteCount: bytes, backend: "ScopedAllocator (malloc)", errno: ENOMEM)
+        let (padded, paddedOverflow) = bytes.addingReportingOverflow(alignment)
+        let dedicated = paddedOverflow || padded > nextChunkByteCount / 4
+        let payload = dedicated ? padded : nextChunkByteCount
+        let (total, overflow) = Arena.headerByteCount.addingReportingOverflow(payload)
+        guard !paddedOverflow, !overflow, let chunk = Kernel.heapAllocate(total, zeroed: false) else {
+            let what =
+                paddedOverflow || overflow
+                ? "a block larger than Int.max"
+                : dedicated ? "a dedicated \(total) B block" : "a \(total) B chunk"
+            throw .outOfMemory(byteCount: bytes, backend: "ScopedAllocator (malloc of \(what))", errno: .noMemory)
         }
-        chunk.initializeMemory(as: ChunkHeader.self, to: ChunkHeader(next: chunks, byteCount: Arena.headerByteCount + payload))
+        chunk.initializeMemory(as: ChunkHeader.self, to: ChunkHeader(next: chunks, byteCount: total))
         chunks = chunk
-        reservedBytes += Arena.headerByteCount + payload
+        reservedBytes += total
         let first = UInt(bitPattern: chunk) + UInt(Arena.headerByteCount)
         let start = (first + UInt(alignment - 1)) & ~UInt(alignment - 1)
         if !dedicated {
             limit = first + UInt(payload)
-            nextChunkByteCount = min(nextChunkByteCount * 2, Arena.maximumChunkByteCount)
+            if nextChunkByteCount < Arena.maximumChunkByteCount {
+                nextChunkByteCount = min(nextChunkByteCount * 2, Arena.maximumChunkByteCount)
+            }
             cursor = start + UInt(bytes)
         }
         return UnsafeMutableRawPointer(bitPattern: start)!
@@ -122,14 +158,16 @@ struct Arena {
     /// Frees all chunks after checking that no buffer is still alive.
     mutating func end() {
         let stats = recorder.snapshot
-        precondition(stats.liveAllocations == 0,
-                     "ScopedAllocator: \(stats.liveAllocations) buffer(s) of \(stats.liveBytes) B are still alive at "
-                        + "the end of the arena's scope; their memory would be freed under them. Let them end "
-                        + "inside the scope (or allocate them from a SystemMemoryAllocator).")
+        if stats.liveAllocations != 0 {
+            fatalError(
+                "ScopedAllocator: \(stats.liveAllocations) buffer(s) of \(stats.liveBytes) B are still alive at "
+                    + "the end of the arena's scope; their memory would be freed under them. Let them end "
+                    + "inside the scope (or allocate them from a SystemMemoryAllocator).")
+        }
         var chunk = chunks
         while let current = chunk {
             chunk = current.load(as: ChunkHeader.self).next
-            Glibc.free(current)
+            Kernel.heapFree(current)
         }
         chunks = nil
         cursor = 0

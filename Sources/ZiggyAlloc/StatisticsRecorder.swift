@@ -7,15 +7,14 @@ import CZiggyShims
 /// and the common case (one thread allocating and freeing) costs about a nanosecond instead of the
 /// ~6 ns of each lock-prefixed atomic on the machines this library is measured on.
 ///
-/// Buffers record their free through ``recordDeallocation(id:byteCount:)`` with the recorder's
-/// ``id`` only, never a pointer: a buffer may outlive its allocator, and then its free is simply
+/// Buffers record their free through the recorder's `id` only, never a pointer: a buffer may outlive its allocator, and then its free is simply
 /// not counted anywhere (the allocator that would report it is gone).
 ///
 /// Custom allocators can own one to report ``AllocationStatistics`` the same way the built-in ones
 /// do. Thread-safe.
 public final class StatisticsRecorder: @unchecked Sendable {
     /// The identity buffers carry to find this recorder's counters when they are freed.
-    public let id: UInt64
+    @usableFromInline package let id: UInt64
     @usableFromInline let record: UnsafeMutablePointer<zg_stats>
 
     /// A new recorder whose owner (fast-path) thread is the calling thread.
@@ -39,9 +38,10 @@ public final class StatisticsRecorder: @unchecked Sendable {
         zg_stats_freed(record, Int64(byteCount))
     }
 
-    /// Counts a free for the recorder with identity `id`, if it still exists.
+    /// Counts a free for the recorder with identity `id`, if it still exists (the library's own
+    /// deallocators only: an id is not a capability users may forge).
     @inlinable @inline(__always)
-    public static func recordDeallocation(id: UInt64, byteCount: Int) {
+    package static func recordDeallocation(id: UInt64, byteCount: Int) {
         if !zg_stats_freed_cached(id, Int64(byteCount)), let stats = StatisticsRegistry.resolveSlow(id: id) {
             zg_stats_freed(stats, Int64(byteCount))
         }

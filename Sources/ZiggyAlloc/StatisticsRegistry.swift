@@ -1,5 +1,6 @@
 import CZiggyShims
 import Glibc
+import ZiggyKernel
 
 /// The slow paths of ``StatisticsRecorder``: creating and retiring records, filling a thread's
 /// record cache, and releasing a thread's cache when it exits. Everything here runs under one
@@ -64,8 +65,8 @@ enum StatisticsRegistry {
         }
     }
 
-    /// Live records (for tests that check nothing is retained).
-    static var liveRecordCount: Int { state.withLock { $0.records.count } }
+    /// Whether the record `id` is still registered (for tests that check nothing is retained).
+    static func isRegistered(_ id: UInt64) -> Bool { state.withLock { $0.records[id] != nil } }
 
     private static func currentThreadLocked() -> UnsafeMutablePointer<zg_thread> {
         if let thread = zg_thread_get() { return thread }
@@ -87,8 +88,9 @@ enum StatisticsRegistry {
                 releaseLocked(old)
             }
             zg_stats_retain(record)
-            slots[index] = zg_tls_slot(id: id, stats: record,
-                                       owner: zg_stats_owner(record) == thread.pointee.thread_id ? 1 : 0)
+            slots[index] = zg_tls_slot(
+                id: id, stats: record,
+                owner: zg_stats_owner(record) == thread.pointee.thread_id ? 1 : 0)
         }
     }
 

@@ -1,5 +1,6 @@
 import CZiggyShims
 import Glibc
+import ZiggyKernel
 
 /// The C library's heap: `malloc`, `posix_memalign` for alignments above 16 bytes, and `calloc`
 /// for zeroed requests (the .NET `SystemMemoryAllocator`, and the seed's `ManualAllocator` when
@@ -7,7 +8,13 @@ import Glibc
 ///
 /// Thread-safe: share one instance between threads. Statistics are exact under concurrent use and
 /// cost about a nanosecond per operation on the creating thread (see ``StatisticsRecorder``).
-/// Buffers may outlive the allocator; their frees then go uncounted.
+/// Buffers may outlive the allocator; their frees then go uncounted. Throws
+/// ``AllocationError/outOfMemory(byteCount:backend:errno:)`` when the heap has no memory.
+///
+/// Resizing (``UnmanagedMemoryAllocator/resize(_:to:fileID:line:function:)``) uses `realloc` for
+/// this allocator's own buffers aligned to at most 16 bytes (what `realloc` keeps), in place or
+/// moved by the C library; other buffers are moved by allocate + copy + free. A resize counts as
+/// one free of the old size and one allocation of the new.
 // @unchecked: the only mutable state is the statistics record, updated with atomics or by its
 // owner thread only (see CZiggyShims.h).
 public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, @unchecked Sendable {
@@ -35,54 +42,56 @@ public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, @unchecked S
     public var statistics: AllocationStatistics { recorder.snapshot }
 
     @inlinable @inline(__always)
-    public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
+    public func allocateRaw(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
+        try _heapAllocate(request)
+    }
+
+    /// The heap allocation itself, a plain method so the typed calls reach it without the
+    /// protocol witness (see SystemMemoryAllocator+Typed.swift).
+    @inlinable @inline(__always)
+    func _heapAllocate(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
         let bytes = request.byteCount
         let alignment = request.alignment
-        if bytes == 0 {
-            return UnmanagedBuffer(unsafeBase: UnsafeMutablePointer(bitPattern: alignment)!, count: 0, deallocator: .none)
-        }
-        var memory: UnsafeMutableRawPointer?
+        let memory: UnsafeMutableRawPointer?
         if alignment <= SystemMemoryAllocator.mallocAlignment {
-            memory = request.zeroed ? calloc(1, bytes) : malloc(bytes)
+            memory = Kernel.heapAllocate(bytes, zeroed: request.zeroed)
         } else {
-            let rc = posix_memalign(&memory, alignment, bytes)
-            if rc != 0 { memory = nil }
+            memory = Kernel.heapAllocate(bytes, alignment: alignment)
             if request.zeroed, let memory { memset(memory, 0, bytes) }
         }
         guard let memory else {
-            throw .outOfMemory(byteCount: bytes, backend: "malloc", errno: ENOMEM)
+            throw .outOfMemory(byteCount: bytes, backend: "malloc", errno: .noMemory)
         }
         zg_stats_allocated(record, Int64(bytes))
-        return UnmanagedBuffer(
-            unsafeBase: memory.bindMemory(to: UInt8.self, capacity: bytes), count: bytes,
+        return RawAllocation(
+            base: memory, byteCount: bytes,
             deallocator: .system(statisticsID: statisticsID, alignment: max(alignment, SystemMemoryAllocator.mallocAlignment)))
     }
-}
 
-// Concrete forms of the protocol's typed calls: a generic extension method reaches
-// `allocateBytes` of a class through its witness table, which costs more than malloc itself on
-// a 64-byte allocation; these call it directly.
-extension SystemMemoryAllocator {
-    /// Allocates `count` elements of `type` (see ``UnmanagedMemoryAllocator/allocate(_:count:zeroed:fileID:line:function:)``).
-    @inlinable @inline(__always)
-    public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int = 1, zeroed: Bool = false,
-        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(AllocationError) -> UnmanagedBuffer<T> {
-        let request = try AllocationRequest(
-            T.self, count: count, zeroed: zeroed, site: CallSite(fileID: fileID, line: line, function: function))
-        return retype(try allocateBytes(request), request)
+    /// `realloc` for this allocator's own malloc-aligned buffers; nil for anything else. A
+    /// `realloc` failure is an out-of-memory error (the C library left the block as it was).
+    public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(AllocationError) -> RawAllocation? {
+        // realloc(p, 0) may free p: a request outside the contract must not get that far.
+        guard request.byteCount > 0, allocation.byteCount > 0 else { throw Self.outsideContract(allocation, request) }
+        let deallocator = allocation.deallocator
+        guard deallocator.kind == .system, deallocator.payload == UInt(statisticsID),
+            deallocator.alignment <= SystemMemoryAllocator.mallocAlignment,
+            request.alignment <= SystemMemoryAllocator.mallocAlignment
+        else { return nil }
+        guard let memory = Kernel.heapRealloc(allocation.base, request.byteCount) else {
+            throw .outOfMemory(
+                byteCount: request.byteCount,
+                backend: "realloc (resizing \(allocation.byteCount) B; the buffer is unchanged)", errno: .noMemory)
+        }
+        zg_stats_freed(record, Int64(allocation.byteCount))
+        zg_stats_allocated(record, Int64(request.byteCount))
+        return RawAllocation(base: memory, byteCount: request.byteCount, deallocator: deallocator)
     }
 
-    /// Allocates `count` aligned elements of `type` (see ``UnmanagedMemoryAllocator/allocate(_:count:alignment:zeroed:fileID:line:function:)``).
-    @inlinable @inline(__always)
-    public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int, alignment: Int, zeroed: Bool = false,
-        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(AllocationError) -> UnmanagedBuffer<T> {
-        let request = try AllocationRequest(
-            T.self, count: count, alignment: alignment, zeroed: zeroed,
-            site: CallSite(fileID: fileID, line: line, function: function))
-        return retype(try allocateBytes(request), request)
+    /// The error for a resizeRaw call the typed resize never makes (no bytes, old or new).
+    static func outsideContract(_ allocation: RawAllocation, _ request: AllocationRequest) -> AllocationError {
+        .invalidArgument(
+            "resizeRaw of \(allocation.byteCount) B to \(request): both sizes must be at least one byte "
+                + "(resize(_:to:) frees a buffer resized to 0 and allocates an empty one afresh)")
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import ZiggyKernel
 
 /// Where a ``Ctx`` writes text: a function taking each piece of text.
 public struct TextSink: Sendable {
@@ -7,13 +8,21 @@ public struct TextSink: Sendable {
     public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
 
     /// The process's standard output (each piece written straight to file descriptor 1).
-    public static let standardOutput = TextSink { text in
-        _ = text.withCString { Glibc.write(STDOUT_FILENO, $0, strlen($0)) }
-    }
+    public static let standardOutput = TextSink { text in writeAll(STDOUT_FILENO, text) }
 
     /// The process's standard error.
-    public static let standardError = TextSink { text in
-        _ = text.withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
+    public static let standardError = TextSink { text in writeAll(STDERR_FILENO, text) }
+
+    /// Writes every byte of `text` (NULs included), retrying short writes.
+    private static func writeAll(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && Glibc.errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
     }
 }
 
@@ -32,7 +41,6 @@ public struct TextSource: Sendable {
         return TextSource { cursor.next() }
     }
 }
-
 
 final class LineCursor: Sendable {
     private let state: Locked<(lines: [String], index: Int)>

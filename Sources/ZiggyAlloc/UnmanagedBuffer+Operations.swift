@@ -55,8 +55,7 @@ extension UnmanagedBuffer {
     /// Copies another buffer's elements over all elements; throws on a count mismatch.
     @inlinable
     public mutating func copy(from source: borrowing UnmanagedBuffer<Element>) throws(AllocationError) {
-        guard source._count == _count else { throw .countMismatch(destination: _count, source: source._count) }
-        memmove(_base, source._base, byteCount)
+        try copy(from: source.span)
     }
 
     /// Copies an array's elements over all elements; throws on a count mismatch.
@@ -71,30 +70,19 @@ extension UnmanagedBuffer {
         Array(UnsafeBufferPointer(start: _base, count: _count))
     }
 
-    /// Reinterprets the memory as elements of `T`, keeping ownership. Throws when the byte size is
-    /// not a whole number of `T` or the address is not aligned for `T` (the buffer is then freed).
+    /// Reinterprets the memory as elements of `T`, keeping ownership. Throws when `T` is not
+    /// trivially copyable, the byte size is not a whole number of `T` or the address is not
+    /// aligned for `T`; the buffer is then freed.
     @inlinable
-    public consuming func rebound<T: BitwiseCopyable>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
-        let allocation = unsafeDetach()
+    public consuming func rebound<T>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
+        let allocation = unsafe unsafeDetach()
         guard let buffer = allocation.buffer(of: T.self) else {
             allocation.release()
+            if !_isPOD(T.self) { throw .nonTrivialElement(String(describing: T.self)) }
             throw .invalidArgument(
                 "cannot view \(allocation.byteCount) B at \(allocation.base) as \(T.self): the size is not a "
                     + "multiple of \(MemoryLayout<T>.stride) B or the address is not \(MemoryLayout<T>.alignment)-aligned")
         }
         return buffer
-    }
-
-    /// Calls `body` with a non-owning buffer over the elements of `span` (the .NET `WrapSpan`).
-    /// The buffer must not escape `body`.
-    @inlinable
-    public static func withWrapping<R: ~Copyable, E: Error>(
-        _ span: inout MutableSpan<Element>,
-        _ body: (inout UnmanagedBuffer<Element>) throws(E) -> R
-    ) throws(E) -> R {
-        try span.withUnsafeMutableBufferPointer { (pointer: UnsafeMutableBufferPointer<Element>) throws(E) -> R in
-            var buffer = UnmanagedBuffer(unsafeWrapping: pointer)
-            return try body(&buffer)
-        }
     }
 }

@@ -40,22 +40,22 @@ extension UnmanagedBuffer {
         }
     }
 
-    /// A read-only view of `bounds`; traps when `bounds` is not within `0..<count`.
+    /// A read-only view of `bounds`; traps, naming the range and the count, when `bounds` is not
+    /// within `0..<count`.
     @inlinable
     @_lifetime(borrow self)
     public func span(_ bounds: Range<Int>) -> Span<Element> {
-        precondition(bounds.lowerBound >= 0 && bounds.upperBound <= _count,
-                     "UnmanagedBuffer range \(bounds) out of range for count \(_count)")
+        _checkRange(bounds, _count)
         let result = Span(_unsafeElements: UnsafeBufferPointer(start: _base + bounds.lowerBound, count: bounds.count))
         return _overrideLifetime(result, borrowing: self)
     }
 
-    /// A mutable view of `bounds`; traps when `bounds` is not within `0..<count`.
+    /// A mutable view of `bounds`; traps, naming the range and the count, when `bounds` is not
+    /// within `0..<count`.
     @inlinable
     @_lifetime(&self)
     public mutating func mutableSpan(_ bounds: Range<Int>) -> MutableSpan<Element> {
-        precondition(bounds.lowerBound >= 0 && bounds.upperBound <= _count,
-                     "UnmanagedBuffer range \(bounds) out of range for count \(_count)")
+        _checkRange(bounds, _count)
         let result = MutableSpan(
             _unsafeElements: UnsafeMutableBufferPointer(start: _base + bounds.lowerBound, count: bounds.count))
         return _overrideLifetime(result, mutating: &self)

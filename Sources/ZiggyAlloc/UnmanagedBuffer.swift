@@ -3,42 +3,69 @@
 ///
 /// **Ownership.** An owning buffer frees its memory exactly once, through the allocator that made
 /// it: when it goes out of scope (`deinit`) or earlier with ``free()``. It is noncopyable, so a
-/// double free or a use after free needs `unsafe` API (``baseAddress``, ``unsafeDetach()``).
-/// A non-owning buffer (``init(unsafeWrapping:)``) views foreign memory and never frees it.
+/// double free or a use after free needs API marked unsafe (``unsafeBaseAddress``,
+/// ``unsafeDetach()``), which a client built with strict memory safety must spell `unsafe`.
+/// Foreign memory is viewed without ownership through ``withWrapping(_:_:)-(MutableSpan<Element>,_)``, whose view cannot
+/// leave its closure.
 ///
-/// **Access.** The subscript traps on an out-of-range index, naming the index and the count;
-/// ``span`` and ``mutableSpan`` give bounds-checked views at the speed of an unsafe pointer (the
-/// checks hoist out of loops).
+/// **Elements.** Any trivially copyable type: `BitwiseCopyable` types (checked at compile time),
+/// and ``TrivialElement`` types such as swift-numerics' `Complex<Double>` (whose layout is checked
+/// when the buffer is made). Elements are never initialized or deinitialized, only stored.
 ///
-/// **Threads.** A buffer may be sent to another thread. Reading it from several threads at once
-/// is safe; writing needs exclusive (`inout`) access, as for any Swift value.
+/// **Access.** The subscript traps on an out-of-range index, naming the index and the count — in
+/// release builds too; ``span`` and ``mutableSpan`` give bounds-checked views at the speed of an
+/// unsafe pointer (the checks hoist out of loops).
 ///
-/// **What it is.** ``backing`` reports what the memory really is: backend, page size obtained,
-/// NUMA policy, population and lock state.
+/// **Threads.** A buffer may be sent to another thread when its elements are `Sendable`. Reading
+/// it from several threads at once is safe; writing needs exclusive (`inout`) access.
+///
+/// **What it is.** ``backing`` reports what the memory really is: backend, alignment, and what the
+/// backend knows (page size obtained, NUMA policy, population, lock state).
 @frozen
-public struct UnmanagedBuffer<Element: BitwiseCopyable>: ~Copyable {
+public struct UnmanagedBuffer<Element>: ~Copyable {
     @usableFromInline let _base: UnsafeMutablePointer<Element>
     @usableFromInline let _count: Int
     @usableFromInline let _deallocator: BufferDeallocator
 
     /// Takes ownership of `count` elements at `base`, to be released by `deallocator`.
     ///
-    /// For allocator implementations: `base` must be aligned for `Element` and valid for
-    /// `count` elements until `deallocator` releases it, which the buffer does exactly once.
-    @inlinable
+    /// For allocator implementations: `base` must be aligned for `Element` and valid for `count`
+    /// elements until `deallocator` releases it, which the buffer does exactly once. Traps when
+    /// `Element` is not trivially copyable or `count` is negative.
+    @unsafe @inlinable
     public init(unsafeBase base: UnsafeMutablePointer<Element>, count: Int, deallocator: BufferDeallocator) {
-        precondition(count >= 0, "UnmanagedBuffer: negative count \(count)")
+        _checkTrivial(Element.self)
+        if count < 0 { _invalidBuffer("negative count \(count)") }
         _base = base
         _count = count
         _deallocator = deallocator
     }
 
+    /// Adopts a raw allocation of `count` elements whose size and alignment were checked.
+    @inlinable @inline(__always)
+    init(_adopting raw: RawAllocation, count: Int) {
+        _base = raw.base.bindMemory(to: Element.self, capacity: count)
+        _count = count
+        _deallocator = raw.deallocator
+    }
+
+    /// An empty buffer that owns nothing; its (never dereferenced) address is aligned to `alignment`.
+    @inlinable @inline(__always)
+    init(_emptyAlignedTo alignment: Int) {
+        _base = UnsafeMutablePointer(bitPattern: Swift.max(alignment, MemoryLayout<Element>.alignment))!
+        _count = 0
+        _deallocator = .none
+    }
+
     /// A non-owning buffer over foreign memory (the .NET `WrapExisting`): never frees it.
     ///
     /// The memory must stay valid, and not be written through other paths, while the buffer is
-    /// used. An empty pointer gives an empty buffer.
-    @inlinable
+    /// used — nothing checks either, hence `unsafe`. For memory a `MutableSpan` describes, prefer
+    /// ``withWrapping(_:_:)-(MutableSpan<Element>,_)``, whose view cannot outlive the span. Traps when `Element` is not
+    /// trivially copyable.
+    @unsafe @inlinable
     public init(unsafeWrapping pointer: UnsafeMutableBufferPointer<Element>) {
+        _checkTrivial(Element.self)
         _base = pointer.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Element>.alignment)!
         _count = pointer.count
         _deallocator = .none
@@ -47,9 +74,7 @@ public struct UnmanagedBuffer<Element: BitwiseCopyable>: ~Copyable {
     /// An empty buffer that owns nothing.
     @inlinable
     public init() {
-        _base = UnsafeMutablePointer(bitPattern: MemoryLayout<Element>.alignment)!
-        _count = 0
-        _deallocator = .none
+        self.init(_emptyAlignedTo: MemoryLayout<Element>.alignment)
     }
 
     @inlinable
@@ -71,12 +96,13 @@ public struct UnmanagedBuffer<Element: BitwiseCopyable>: ~Copyable {
     }
 
     /// Gives up ownership without freeing: the caller becomes responsible for calling
-    /// `release` on the returned allocation exactly once.
-    @inlinable
+    /// ``RawAllocation/release()`` on the result exactly once.
+    @unsafe @inlinable
     public consuming func unsafeDetach() -> RawAllocation {
-        let allocation = RawAllocation(base: UnsafeMutableRawPointer(_base),
-                                       byteCount: _count &* MemoryLayout<Element>.stride,
-                                       deallocator: _deallocator)
+        let allocation = RawAllocation(
+            base: UnsafeMutableRawPointer(_base),
+            byteCount: _count &* MemoryLayout<Element>.stride,
+            deallocator: _deallocator)
         discard self
         return allocation
     }
@@ -87,13 +113,23 @@ public struct UnmanagedBuffer<Element: BitwiseCopyable>: ~Copyable {
     @inlinable public var isEmpty: Bool { _count == 0 }
     /// Size in bytes (`count × stride`).
     @inlinable public var byteCount: Int { _count &* MemoryLayout<Element>.stride }
-    /// The first element's address (the .NET `RawPointer`). Valid while the buffer lives; for an
-    /// empty buffer it is a non-null address that must not be dereferenced.
-    @inlinable public var baseAddress: UnsafeMutablePointer<Element> { _base }
     /// The valid indices, `0..<count`.
     @inlinable public var indices: Range<Int> { 0..<_count }
-    /// Whether the buffer frees its memory (false for wrapped foreign memory).
+    /// Whether the buffer frees its memory (false for wrapped foreign memory and empty buffers).
     @inlinable public var isOwning: Bool { _deallocator.isOwning }
+
+    /// The first element's address (the .NET `RawPointer`): the escape hatch to C. Valid while
+    /// the buffer lives and is not moved into ``free()``; for an empty buffer it is a non-null
+    /// address that must not be dereferenced. Nothing stops the pointer from outliving the
+    /// buffer, hence `unsafe`; prefer ``withUnsafeMutableBufferPointer(_:)`` for calls into C.
+    @unsafe @inlinable public var unsafeBaseAddress: UnsafeMutablePointer<Element> { _base }
+
+    /// The first element's address.
+    @available(
+        *, deprecated, renamed: "unsafeBaseAddress",
+        message: "the address can outlive the buffer; use unsafeBaseAddress or withUnsafeMutableBufferPointer"
+    )
+    @unsafe @inlinable public var baseAddress: UnsafeMutablePointer<Element> { _base }
 
     /// The object that frees the memory, for allocators whose buffers carry per-buffer state
     /// (nil for malloc, arena and wrapped memory). Backends use it to find their own records.
@@ -118,47 +154,52 @@ public struct UnmanagedBuffer<Element: BitwiseCopyable>: ~Copyable {
     @inlinable
     public subscript(index: Int) -> Element {
         @inline(__always) get {
-            precondition(UInt(bitPattern: index) < UInt(bitPattern: _count),
-                         "UnmanagedBuffer index \(index) out of range for count \(_count)")
+            _checkIndex(index, _count)
             return _base[index]
         }
         @inline(__always) set {
-            precondition(UInt(bitPattern: index) < UInt(bitPattern: _count),
-                         "UnmanagedBuffer index \(index) out of range for count \(_count)")
+            _checkIndex(index, _count)
             _base[index] = newValue
         }
     }
 }
 
-extension UnmanagedBuffer: @unchecked Sendable {}
+extension UnmanagedBuffer: @unchecked Sendable where Element: Sendable {}
 
-/// An allocation detached from its buffer (``UnmanagedBuffer/unsafeDetach()``): the bytes and
-/// the right to free them once.
-@frozen
-public struct RawAllocation: BitwiseCopyable, @unchecked Sendable {
-    public let base: UnsafeMutableRawPointer
-    public let byteCount: Int
-    public let deallocator: BufferDeallocator
+// The library's run-time checks. Each failure goes through a cold function that calls
+// `fatalError`, whose message survives `-O` builds (a failed `precondition` in `-O` prints
+// nothing but "Illegal instruction"), so a user debugging a release crash sees the index and the
+// count. The fast paths stay one unsigned comparison the optimizer hoists out of loops.
 
-    @inlinable
-    public init(base: UnsafeMutableRawPointer, byteCount: Int, deallocator: BufferDeallocator) {
-        self.base = base
-        self.byteCount = byteCount
-        self.deallocator = deallocator
-    }
+/// Traps, naming the index and the count, unless `0 <= index < count`.
+@inlinable @inline(__always)
+func _checkIndex(_ index: Int, _ count: Int) {
+    if _slowPath(UInt(bitPattern: index) >= UInt(bitPattern: count)) { _indexOutOfRange(index, count) }
+}
 
-    /// Frees the memory. Call exactly once.
-    @inlinable
-    public func release() { deallocator.release(base, byteCount: byteCount) }
+/// Traps, naming the range and the count, unless `bounds` lies within `0..<count`.
+@inlinable @inline(__always)
+func _checkRange(_ bounds: Range<Int>, _ count: Int) {
+    if _slowPath(bounds.lowerBound < 0 || bounds.upperBound > count) { _rangeOutOfRange(bounds, count) }
+}
 
-    /// Wraps the allocation back into an owning buffer of `T`; nil when the size or the address
-    /// do not fit `T` (the allocation is then still the caller's to release).
-    @inlinable
-    public func buffer<T: BitwiseCopyable>(of type: T.Type) -> UnmanagedBuffer<T>? {
-        let stride = MemoryLayout<T>.stride
-        guard byteCount % stride == 0, Int(bitPattern: base) % MemoryLayout<T>.alignment == 0 else { return nil }
-        let count = byteCount / stride
-        return UnmanagedBuffer(unsafeBase: base.bindMemory(to: T.self, capacity: count), count: count,
-                               deallocator: deallocator)
-    }
+@usableFromInline @inline(never)
+func _indexOutOfRange(_ index: Int, _ count: Int) -> Never {
+    fatalError("UnmanagedBuffer index \(index) out of range for count \(count)")
+}
+
+@usableFromInline @inline(never)
+func _rangeOutOfRange(_ bounds: Range<Int>, _ count: Int) -> Never {
+    fatalError("UnmanagedBuffer range \(bounds) out of range for count \(count)")
+}
+
+/// Traps unless `T` is trivially copyable (for the unsafe initializers; allocation throws instead).
+@inlinable @inline(__always)
+func _checkTrivial<T>(_ type: T.Type) {
+    if _slowPath(!_isPOD(T.self)) { _invalidBuffer("\(T.self) is not trivially copyable") }
+}
+
+@usableFromInline @inline(never)
+func _invalidBuffer(_ reason: String) -> Never {
+    fatalError("UnmanagedBuffer: \(reason)")
 }

@@ -1,3 +1,3 @@
 // One import serves mmap and NUMA users: the core types (UnmanagedBuffer, the allocator protocol,
-// errors, backing reports) come with ZiggyMmap.
+// its errors, backing reports, and swift-system's Errno) come with ZiggyMmap.
 @_exported import ZiggyAlloc

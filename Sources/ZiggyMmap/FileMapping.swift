@@ -1,142 +1,288 @@
 import Glibc
+import Logging
+import ZiggyKernel
 
 /// Files mapped into memory as buffers: data sets larger than RAM, paged in on demand.
 ///
-/// Read-only mappings come as ``ReadOnlyMappedBuffer`` (spans only, no writes); read-write ones
-/// as an ``UnmanagedBuffer`` whose writes reach the file (`MAP_SHARED`; call
+/// Read-only mappings come as ``ReadOnlyMappedBuffer`` (reads only); read-write ones as an
+/// ``UnmanagedBuffer`` whose writes reach the file (`MAP_SHARED`; call
 /// ``UnmanagedBuffer/flush(waiting:)`` to make them durable). Unmapped when the buffer ends.
+///
+/// **What can be mapped.** Regular files only. A FIFO, socket, character or block device or
+/// directory is ``MmapError/notMappable(path:reason:)`` at once — the file is opened
+/// non-blocking, so a FIFO without a writer cannot hang the call — and so are procfs, sysfs and
+/// debugfs files, whose reported size (often 0) says nothing about their contents. An empty file,
+/// or an offset at the end of a file, maps as an empty buffer that reports itself as a file
+/// mapping; an offset past the end is ``MmapError/fileTooShort(path:fileSize:required:)``.
+///
+/// **Truncation.** Touching a page of a mapping that another process has cut off by truncating
+/// the file raises SIGBUS — the kernel's rule for every shared file mapping, which populating
+/// ahead does not prevent. If other processes may shrink the file, copy the data out, or agree on
+/// a lock (`flock`) or a lease (`fcntl(F_SETLEASE)`) for as long as the mapping lives.
 public enum FileMapping {
     /// Maps `path` read-only as elements of `type`.
     ///
     /// - Parameters:
+    ///   - path: The file to map.
+    ///   - type: The element type, trivially copyable.
     ///   - count: Elements to map; nil maps the whole file after `offset`, which must then be a
     ///     whole number of elements.
     ///   - offset: Byte offset into the file (any value aligned for `T`).
-    ///   - populate: Read the pages in before returning.
-    /// - Throws: ``AllocationError/fileUnavailable(path:errno:)``, ``AllocationError/fileTooShort(path:fileSize:required:)``,
-    ///   ``AllocationError/fileSizeNotMultiple(path:fileSize:stride:)``, or a kernel error.
-    public static func mapReadOnly<T: BitwiseCopyable>(
+    ///   - populate: Read every page in before returning (`MADV_POPULATE_READ`, or one read per
+    ///     page on kernels before 5.14); the report says `.kernel` only when that was done.
+    /// - Throws: ``MmapError/fileUnavailable(path:errno:)``, ``MmapError/notMappable(path:reason:)``,
+    ///   ``MmapError/fileTooShort(path:fileSize:required:)``, ``MmapError/fileSizeNotMultiple(path:fileSize:stride:)``,
+    ///   ``MmapError/request(_:)`` for a bad count or element type, or a kernel error.
+    public static func mapReadOnly<T>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, populate: Bool = false
-    ) throws(AllocationError) -> ReadOnlyMappedBuffer<T> {
-        let buffer = try map(path, T.self, count: count, offset: offset, writable: false, extend: false, populate: populate)
-        return ReadOnlyMappedBuffer(buffer)
+    ) throws(MmapError) -> ReadOnlyMappedBuffer<T> {
+        ReadOnlyMappedBuffer(
+            try map(
+                path, T.self, count: count, offset: offset, writable: false, extend: false,
+                populate: populate))
     }
 
     /// Maps `path` read-write (shared with the file) as elements of `type`.
     ///
     /// - Parameters:
+    ///   - path: The file to map.
+    ///   - type: The element type, trivially copyable.
     ///   - count: Elements to map; nil maps the whole file after `offset`.
+    ///   - offset: Byte offset into the file (any value aligned for `T`).
     ///   - createOrExtend: Create the file if missing and grow it to hold `count` elements.
-    public static func mapReadWrite<T: BitwiseCopyable>(
+    ///   - populate: Read every page in before returning (reading, not writing: writing would
+    ///     dirty every page of the file).
+    public static func mapReadWrite<T>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, createOrExtend: Bool = false,
         populate: Bool = false
-    ) throws(AllocationError) -> UnmanagedBuffer<T> {
+    ) throws(MmapError) -> UnmanagedBuffer<T> {
         try map(path, T.self, count: count, offset: offset, writable: true, extend: createOrExtend, populate: populate)
     }
 
-    static func map<T: BitwiseCopyable>(
+    static func map<T>(
         _ path: String, _ type: T.Type, count: Int?, offset: Int, writable: Bool, extend: Bool, populate: Bool
-    ) throws(AllocationError) -> UnmanagedBuffer<T> {
+    ) throws(MmapError) -> UnmanagedBuffer<T> {
+        // Everything that can be checked without the file is checked first, so a bad request
+        // creates nothing.
         let stride = MemoryLayout<T>.stride
+        guard _isPOD(T.self) else { throw .request(.nonTrivialElement(String(describing: T.self))) }
+        guard !path.utf8.contains(0) else {
+            throw .invalidArgument("file path \(path.debugDescription) contains a NUL byte; the kernel would see only its start")
+        }
         guard offset >= 0, offset % MemoryLayout<T>.alignment == 0 else {
             throw .invalidArgument("file offset \(offset) is negative or not aligned for \(T.self)")
         }
+        if extend && !writable { throw .invalidArgument("createOrExtend needs a read-write mapping") }
+        var wantedEnd: Int?
         if let count {
-            _ = try AllocationRequest(T.self, count: count, site: CallSite())  // validates count × stride
-            if extend && !writable { throw .invalidArgument("createOrExtend needs a read-write mapping") }
+            let needed = try validatedBytes(T.self, count)
+            let (end, overflow) = offset.addingReportingOverflow(needed)
+            guard !overflow else { throw .invalidArgument("file offset \(offset) + \(needed) B overflows; map a smaller range") }
+            wantedEnd = end
         }
-        var flags = writable ? O_RDWR : O_RDONLY
-        if extend { flags |= O_CREAT }
-        let fd: Int32
-        switch Kernel.open(path, flags) {
-        case .success(let descriptor): fd = descriptor
-        case .failure(let error): throw .fileUnavailable(path: path, errno: error.code)
-        }
-        defer { Kernel.close(fd) }
-        var size: Int
-        switch Kernel.fileSize(fd) {
-        case .success(let bytes): size = bytes
-        case .failure(let error): throw .kernel(call: "fstat", errno: error.code, request: "sizing \(path)")
-        }
-        let available = max(0, size - offset)
+
+        let file = try OpenedFile(path, writable: writable, create: extend)
+        defer { file.close() }
+        var size = try mappableSize(file.fd, path)
+        let originalSize = size
+        // A failure from here on leaves the file as it was: created files are removed, grown ones
+        // shrunk back.
+        func undo() { file.undo(grownFrom: size != originalSize ? originalSize : nil) }
+
         let elements: Int
-        if let count {
-            let needed = count * stride
-            if available < needed {
-                guard extend else { throw .fileTooShort(path: path, fileSize: size, required: offset + needed) }
-                if case .failure(let error) = Kernel.truncate(fd, offset + needed) {
-                    throw .kernel(call: "ftruncate", errno: error.code, request: "growing \(path) to \(offset + needed) B")
+        if let wantedEnd, let count {
+            if size < wantedEnd {
+                guard extend else { throw .fileTooShort(path: path, fileSize: size, required: wantedEnd) }
+                if case .failure(let error) = Kernel.truncate(file.fd, wantedEnd) {
+                    undo()
+                    throw .kernel(call: "ftruncate", errno: error, request: "growing \(path) to \(wantedEnd) B")
                 }
-                size = offset + needed
+                size = wantedEnd
             }
             elements = count
         } else {
-            guard available % stride == 0 else { throw .fileSizeNotMultiple(path: path, fileSize: available, stride: stride) }
-            elements = available / stride
+            guard offset <= size else { throw .fileTooShort(path: path, fileSize: size, required: offset) }
+            guard (size - offset) % stride == 0 else {
+                throw .fileSizeNotMultiple(path: path, fileSize: size - offset, stride: stride)
+            }
+            elements = (size - offset) / stride
+            _ = try validatedBytes(T.self, elements)
         }
-        if elements == 0 { return UnmanagedBuffer() }
+        if elements == 0 {
+            let record = FileMappingRecord(.init(base: nil, length: 0, path: path, writable: writable, populated: populate))
+            return unsafe UnmanagedBuffer(
+                unsafeBase: UnsafeMutablePointer(bitPattern: MemoryLayout<T>.alignment)!,
+                count: 0, deallocator: .owner(record))
+        }
 
         let page = PageSize.basePageByteCount
         let mapOffset = offset / page * page
         let delta = offset - mapOffset
         let length = delta + elements * stride
-        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
         let base: UnsafeMutableRawPointer
-        switch Kernel.mmap(nil, length, protection, MAP_SHARED, fd, mapOffset) {
+        switch Kernel.mmap(nil, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, file.fd, mapOffset) {
         case .success(let pointer): base = pointer
         case .failure(let error):
-            throw .kernel(call: "mmap", errno: error.code, request: "mapping \(length) B of \(path)")
+            undo()
+            throw .kernel(call: "mmap", errno: error, request: "mapping \(length) B of \(path) at offset \(mapOffset)")
         }
-        if populate, case .failure(let error) = Kernel.madvise(base, length, 3 /* MADV_WILLNEED */) {
+        if populate, let error = populateForReading(base, length) {
             _ = Kernel.munmap(base, length)
-            throw .kernel(call: "madvise(will-need)", errno: error.code, request: "reading in \(path)")
+            undo()
+            throw .kernel(call: "madvise(MADV_POPULATE_READ)", errno: error, request: "reading in \(path)")
         }
-        let record = FileMappingRecord(base: base, length: length, path: path, writable: writable,
-                                       populated: populate)
-        return UnmanagedBuffer(unsafeBase: (base + delta).bindMemory(to: T.self, capacity: elements), count: elements,
-                               deallocator: .owner(record))
+        let record = FileMappingRecord(.init(base: base, length: length, path: path, writable: writable, populated: populate))
+        return unsafe UnmanagedBuffer(
+            unsafeBase: (base + delta).bindMemory(to: T.self, capacity: elements),
+            count: elements, deallocator: .owner(record))
     }
+
+    /// `count × stride`, checked as any allocation is (negative, overflowing, beyond the address space).
+    private static func validatedBytes<T>(_ type: T.Type, _ count: Int) throws(MmapError) -> Int {
+        do throws(AllocationError) {
+            return try AllocationRequest(T.self, count: count, site: CallSite()).byteCount
+        } catch {
+            throw .request(error)
+        }
+    }
+
+    /// The size of an open file that may be mapped, or why it may not.
+    private static func mappableSize(_ fd: Int32, _ path: String) throws(MmapError) -> Int {
+        let info: (type: UInt32, size: Int)
+        switch Kernel.fileTypeAndSize(fd) {
+        case .success(let value): info = value
+        case .failure(let error): throw .kernel(call: "fstat", errno: error, request: "sizing \(path)")
+        }
+        guard info.type == KernelConstants.S_IFREG else { throw notRegular(path, info.type) }
+        // A file whose file system is unknown is not mapped: it may be a pseudo file, whose mapping
+        // would silently be empty (or fault).
+        let magic: Int64
+        switch Kernel.fileSystemMagic(fd) {
+        case .success(let value): magic = value
+        case .failure(let error): throw .kernel(call: "fstatfs", errno: error, request: "finding the file system of \(path)")
+        }
+        if KernelConstants.pseudoFileSystems.contains(magic) {
+            throw .notMappable(
+                path: path,
+                reason: "it is a file of a pseudo file system (procfs/sysfs, cgroupfs …), whose "
+                    + "size (\(info.size) B) says nothing about its contents; read it instead")
+        }
+        return info.size
+    }
+
+    static func notRegular(_ path: String, _ type: UInt32) -> MmapError {
+        let kinds: [UInt32: String] = [
+            KernelConstants.S_IFIFO: "a FIFO", KernelConstants.S_IFSOCK: "a socket", KernelConstants.S_IFDIR: "a directory",
+            KernelConstants.S_IFCHR: "a character device", KernelConstants.S_IFBLK: "a block device",
+        ]
+        return .notMappable(path: path, reason: "it is \(kinds[type] ?? "not a regular file"); only regular files can be mapped")
+    }
+
+    /// Faults every page of a shared file mapping in for reading; nil on success.
+    private static func populateForReading(_ base: UnsafeMutableRawPointer, _ length: Int) -> Errno? {
+        switch Kernel.madvise(base, length, KernelConstants.MADV_POPULATE_READ) {
+        case .success:
+            return nil
+        case .failure(let error) where error == .invalidArgument:
+            // Before Linux 5.14: read one byte per page instead, which faults each page in.
+            var checksum: UInt8 = 0
+            for offset in stride(from: 0, to: length, by: PageSize.basePageByteCount) {
+                checksum &+= base.load(fromByteOffset: offset, as: UInt8.self)
+            }
+            withExtendedLifetime(checksum) {}
+            return nil
+        case .failure(let error):
+            return error
+        }
+    }
+}
+
+/// A file opened for mapping, non-blocking (a FIFO cannot hang the open), remembering whether this
+/// call created it so that a failure can remove it again.
+private struct OpenedFile {
+    let fd: Int32
+    let path: String
+    let created: Bool
+
+    init(_ path: String, writable: Bool, create: Bool) throws(MmapError) {
+        self.path = path
+        let access = (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK
+        if create, case .success(let fd) = Kernel.open(path, access | O_CREAT | O_EXCL) {
+            self.fd = fd
+            created = true
+            return
+        }
+        switch Kernel.open(path, access) {
+        case .success(let fd):
+            self.fd = fd
+            created = false
+        case .failure(let error):
+            // open(2) refuses some non-regular files itself (a socket: ENXIO, a directory opened
+            // for writing: EISDIR); say what the path is rather than only why the open failed.
+            if case .success(let info) = Kernel.pathTypeAndSize(path), info.type != KernelConstants.S_IFREG {
+                throw FileMapping.notRegular(path, info.type)
+            }
+            throw .fileUnavailable(path: path, errno: error)
+        }
+    }
+
+    /// Leaves the file as it was before this call: removed if it created it, else shrunk back.
+    func undo(grownFrom size: Int?) {
+        if created {
+            _ = Kernel.removeFile(path)
+        } else if let size {
+            _ = Kernel.truncate(fd, size)
+        }
+    }
+
+    func close() { Kernel.close(fd) }
 }
 
 /// One file mapping: unmapped when its buffer ends.
 final class FileMappingRecord: BufferOwner, @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
-    let length: Int
-    let path: String
-    let writable: Bool
-    let populated: Bool
-
-    init(base: UnsafeMutableRawPointer, length: Int, path: String, writable: Bool, populated: Bool) {
-        self.base = base
-        self.length = length
-        self.path = path
-        self.writable = writable
-        self.populated = populated
+    /// What was mapped (nil `base`: an empty file, nothing mapped).
+    struct File {
+        let base: UnsafeMutableRawPointer?
+        let length: Int
+        let path: String
+        let writable: Bool
+        let populated: Bool
     }
 
-    override func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {
-        if case .failure(let error) = Kernel.munmap(self.base, length) {
-            MappingEngine.logger.error("munmap of \(path) (\(length) B) failed with \(error); the mapping stays")
-        }
+    let file: File
+
+    init(_ file: File) { self.file = file }
+
+    override func release(_ unused: UnsafeMutableRawPointer, byteCount: Int) {
+        if let base = file.base { _ = MappingRecord.unmap(base, file.length, what: "\(file.path) (\(file.length) B)") }
+    }
+
+    /// A copy would not be the file: writes would stop reaching it (read-write), or a read-only
+    /// view would become writable memory.
+    override var resizeRefusal: String? {
+        "a file mapping of \(file.path) stands for the file, which a resized copy would not; "
+            + "map the file again (FileMapping) with the count you need"
     }
 
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
-        var backing = BufferBacking(backend: .file, customName: nil, alignment: PageSize.basePageByteCount,
-                                    reservedByteCount: length, obtainedPageSize: .base)
-        backing.populate = populated ? .kernel : .none
-        return backing
+        BufferBacking(
+            backend: .file, alignment: PageSize.basePageByteCount, reservedByteCount: file.length,
+            details: MappingDetails(
+                requestedPageSize: nil, obtainedPageSize: .base,
+                populate: file.populated ? .kernel : .none, filePath: file.path))
     }
 }
 
 extension UnmanagedBuffer {
     /// Writes a file mapping's changes back to the file (`msync`); with `waiting` (the default)
     /// returns when they are on storage. Throws for buffers that are not read-write file mappings.
-    public func flush(waiting: Bool = true) throws(AllocationError) {
-        guard let record = owner(ofType: FileMappingRecord.self), record.writable else {
-            throw .invalidArgument("flush needs a read-write FileMapping buffer; this one is \(backing.backend.rawValue) memory")
+    public func flush(waiting: Bool = true) throws(MmapError) {
+        guard let file = owner(ofType: FileMappingRecord.self)?.file, file.writable else {
+            throw .invalidArgument("flush needs a read-write FileMapping buffer; this one is \(backing.backend) memory")
         }
-        if case .failure(let error) = Kernel.msync(record.base, record.length, waiting ? MS_SYNC : MS_ASYNC) {
-            throw .kernel(call: "msync", errno: error.code, request: "flushing \(record.length) B to \(record.path)")
+        guard let base = file.base else { return }
+        if case .failure(let error) = Kernel.msync(base, file.length, waiting ? MS_SYNC : MS_ASYNC) {
+            throw .kernel(call: "msync", errno: error, request: "flushing \(file.length) B to \(file.path)")
         }
     }
 }

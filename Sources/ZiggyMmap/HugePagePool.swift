@@ -1,3 +1,5 @@
+import ZiggyKernel
+
 /// The kernel's hugetlb pool for one page size: pages reserved in total and free, globally and
 /// per NUMA node (read from sysfs; cheap, re-read on every call).
 public struct HugePagePool: Sendable, Hashable, CustomStringConvertible {
@@ -45,8 +47,8 @@ public struct HugePagePool: Sendable, Hashable, CustomStringConvertible {
         var nodes: [NodePages] = []
         for name in Kernel.listDirectory("/sys/devices/system/node") where name.hasPrefix("node") {
             guard let node = Int(name.dropFirst(4)),
-                  let nodeTotal = nodePath(size, node: node, "nr_hugepages").flatMap(Kernel.readInt),
-                  let nodeFree = nodePath(size, node: node, "free_hugepages").flatMap(Kernel.readInt)
+                let nodeTotal = nodePath(size, node: node, "nr_hugepages").flatMap(Kernel.readInt),
+                let nodeFree = nodePath(size, node: node, "free_hugepages").flatMap(Kernel.readInt)
             else { continue }
             nodes.append(NodePages(node: node, total: nodeTotal, free: nodeFree))
         }
@@ -76,6 +78,13 @@ public struct HugePagePool: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
+    /// The error for a hugetlb shortage — the one place it is built: what failed (`cause`), where
+    /// the free pages are, and how to reserve more (on `node` when the request needs that node).
+    static func shortage(_ size: PageSize, neededPages: Int, node: Int?, cause: String) -> MmapError {
+        let advice = read(size).map { ". " + $0.shortageAdvice(needed: neededPages, node: node) } ?? ""
+        return .hugePagesUnavailable(size, neededPages: neededPages, detail: cause + advice)
+    }
+
     /// What to tell a user who ran out: where the pages are and how to reserve more.
     func shortageAdvice(needed: Int, node: Int? = nil) -> String {
         let sizeKB = pageSize.byteCount / 1024
@@ -83,13 +92,16 @@ public struct HugePagePool: Sendable, Hashable, CustomStringConvertible {
         if let node {
             let free = nodes.first { $0.node == node }?.free ?? 0
             text = "\(free) free on node \(node); " + text
-            text += " Reserve more on that node with: echo \(needed + (nodes.first { $0.node == node }?.total ?? 0))"
+            text +=
+                " Reserve more on that node with: echo \(needed + (nodes.first { $0.node == node }?.total ?? 0))"
                 + " > /sys/devices/system/node/node\(node)/hugepages/hugepages-\(sizeKB)kB/nr_hugepages (as root)"
         } else if pageSize == .huge1GiB {
-            text += " Reserve more with: echo \(total + needed) > /sys/kernel/mm/hugepages/hugepages-\(sizeKB)kB/nr_hugepages"
+            text +=
+                " Reserve more with: echo \(total + needed) > /sys/kernel/mm/hugepages/hugepages-\(sizeKB)kB/nr_hugepages"
                 + " (as root; 1 GiB pages need contiguous free memory, most reliably hugepagesz=1G hugepages=N at boot)"
         } else {
-            text += " Reserve more with: echo \(total + needed) > /proc/sys/vm/nr_hugepages (as root),"
+            text +=
+                " Reserve more with: echo \(total + needed) > /proc/sys/vm/nr_hugepages (as root),"
                 + " or sysctl vm.nr_hugepages=\(total + needed)"
         }
         return text

@@ -1,73 +1,126 @@
 import Glibc
+import ZiggyKernel
 
-/// Huge pages added to the kernel's hugetlb pool for as long as this value lives; the pool goes
-/// back to its previous size when it ends (or on ``release()``).
+/// Huge pages added to the kernel's hugetlb pool for as long as this value lives; the pool gives
+/// back exactly the pages this value added when it ends (or on ``release()``).
 ///
-/// Needs root (or write access to sysfs). Reservations compose: each adds pages to the current
-/// pool size and removes exactly those it added, under a process-wide lock, so nested or
-/// concurrent reservations restore the original size once all have ended. The kernel may grant
-/// fewer pages than asked (memory fragmentation, especially for 1 GiB pages): ``granted`` says how
-/// many it did.
+/// **Safe between processes.** Growing and shrinking the pool are read-modify-writes of a sysfs
+/// counter; every reservation does them holding an exclusive `flock` on the page size's global
+/// counter (`/sys/kernel/mm/hugepages/hugepages-<size>kB/nr_hugepages`, also for per-node
+/// reservations), the convention `ziggy-bench` and any other cooperating tool can follow, and only
+/// ever adds or subtracts its own pages, never writes back an old absolute value. So concurrent and nested reservations restore
+/// the original size once all have ended, with other holders' pages in place.
+///
+/// **Killed holders.** A process killed by a signal it cannot catch (SIGKILL, the OOM killer)
+/// cannot give its pages back. Every reservation therefore records what it added in a small
+/// ledger file (`/run/ziggyalloc/`, or `/tmp/ziggyalloc/` when `/run` is not writable; both
+/// vanish at boot, as the pool does). ``releaseStale()`` gives back the pages of holders that no
+/// longer run — `ziggy-bench --release-stale` calls it.
+///
+/// Needs root (or write access to sysfs). The kernel may grant fewer pages than asked (memory
+/// fragmentation, especially for 1 GiB pages): ``granted`` says how many it did. A request for
+/// more memory than the machine has available is refused before the kernel is asked.
 public struct HugePageReservation: ~Copyable {
     public let pageSize: PageSize
-    /// The NUMA node reserved on (nil: the kernel spreads them over nodes).
+    /// The NUMA node reserved on (nil: the kernel spreads them over the nodes).
     public let node: Int?
     /// Pages asked for.
     public let requested: Int
     /// Pages the pool grew by.
     public let granted: Int
+    /// The sysfs counter grown.
+    private let counterPath: String
+    /// This reservation's ledger entry (nil when nothing was granted).
+    private let ledgerEntry: String?
     private var active: Bool
 
-    private static let lock = Locked<Void>(())
-
-    /// Grows the `pageSize` pool (on `node`, or wherever the kernel chooses) so that at least
-    /// `count` more pages are available than now.
+    /// Grows the `pageSize` pool (on `node`, or wherever the kernel chooses) by `count` pages.
     ///
-    /// Throws ``AllocationError/unsupportedPageSize(_:reason:)`` when the kernel lacks the size and
-    /// ``AllocationError/kernel(call:errno:request:)`` when the pool cannot be written (not root).
-    public init(_ pageSize: PageSize, count: Int, node: Int? = nil) throws(AllocationError) {
-        self.granted = try HugePageReservation.grow(pageSize, node: node, by: count)
+    /// Throws ``MmapError/unknownNode(_:available:)`` for a node that does not exist,
+    /// ``MmapError/unsupportedPageSize(_:reason:)`` when the kernel lacks the size (or the node its
+    /// pool), ``MmapError/invalidArgument(_:)`` for a negative count or more than the
+    /// available memory holds, and ``MmapError/kernel(call:errno:request:)`` when the pool cannot
+    /// be written (not root).
+    public init(_ pageSize: PageSize, count: Int, node: Int? = nil) throws(MmapError) {
+        guard count >= 0 else { throw .invalidArgument("HugePageReservation: negative page count \(count)") }
+        if let node {
+            let topology = NumaTopology.current()
+            guard topology.nodeIDs.contains(node) else { throw .unknownNode(node, available: topology.nodesWithMemory) }
+        }
+        guard let path = Self.counterPath(pageSize, node: node) else {
+            throw .unsupportedPageSize(pageSize, reason: Self.unsupportedReason(pageSize, node: node))
+        }
+        let available = Self.availableMemory()
+        guard count <= available / pageSize.byteCount else {
+            throw .invalidArgument(
+                "HugePageReservation: \(count) × \(pageSize) pages is more than the "
+                    + "\(available >> 20) MiB of memory available (MemAvailable); ask for at most "
+                    + "\(available / pageSize.byteCount)")
+        }
+        let (granted, entry) = try ReservationLedger.withLock(counter: path) { () throws(MmapError) -> (Int, String?) in
+            guard let before = Kernel.readInt(path) else {
+                throw .unsupportedPageSize(pageSize, reason: "\(path) is unreadable")
+            }
+            if count == 0 { return (0, nil) }
+            if case .failure(let error) = Kernel.writeText(path, "\(before + count)") {
+                throw .kernel(call: "write \(path)", errno: error, request: "reserving \(count) \(pageSize) pages (needs root)")
+            }
+            let added = max(0, (Kernel.readInt(path) ?? before) - before)
+            return (added, added > 0 ? ReservationLedger.record(counter: path, pages: added) : nil)
+        }
         self.pageSize = pageSize
         self.node = node
         self.requested = count
+        self.granted = granted
+        self.counterPath = path
+        self.ledgerEntry = entry
         active = granted > 0
     }
 
-    private static func grow(_ pageSize: PageSize, node: Int?, by count: Int) throws(AllocationError) -> Int {
-        guard count >= 0 else { throw .invalidArgument("HugePageReservation: negative page count \(count)") }
-        guard let path = path(pageSize, node: node) else {
-            throw .unsupportedPageSize(pageSize, reason: unsupportedReason(pageSize, node: node))
-        }
-        let result: Result<Int, AllocationError> = lock.withLock { _ in
-            guard let before = Kernel.readInt(path) else {
-                return .failure(.unsupportedPageSize(pageSize, reason: "\(path) is unreadable"))
-            }
-            if count == 0 { return .success(0) }
-            if case .failure(let error) = Kernel.writeText(path, "\(before + count)") {
-                return .failure(.kernel(call: "write \(path)", errno: error.code,
-                                        request: "reserving \(count) \(pageSize) pages (needs root)"))
-            }
-            let after = Kernel.readInt(path) ?? before
-            return .success(max(0, after - before))
-        }
-        return try result.get()
-    }
-
     deinit {
-        if active { HugePageReservation.shrink(pageSize, node: node, by: granted) }
+        if active { Self.giveBack(granted, counter: counterPath, entry: ledgerEntry) }
     }
 
     /// Gives the pages back now.
     public consuming func release() {
-        if active { HugePageReservation.shrink(pageSize, node: node, by: granted) }
+        if active { Self.giveBack(granted, counter: counterPath, entry: ledgerEntry) }
         active = false
     }
 
     /// Whether every requested page was granted.
     public var isComplete: Bool { granted >= requested }
 
-    private static func path(_ size: PageSize, node: Int?) -> String? {
-        let path = node.map { HugePagePool.nodePath(size, node: $0, "nr_hugepages") }
+    /// Gives back the pages of reservations whose processes no longer run (killed before they
+    /// could), and returns what was given back. Needs root, like reserving.
+    @discardableResult
+    public static func releaseStale() -> [StaleReservation] {
+        ReservationLedger.staleEntries().filter { entry in
+            (try? ReservationLedger.withLock(counter: entry.counterPath) { () throws(MmapError) -> Bool in
+                // Checked again under the lock: its owner may have given it back meanwhile.
+                guard case .success = Kernel.removeFile(entry.ledgerPath) else { return false }
+                subtract(entry.pages, from: entry.counterPath)
+                return true
+            }) ?? false
+        }
+    }
+
+    private static func giveBack(_ pages: Int, counter: String, entry: String?) {
+        _ = try? ReservationLedger.withLock(counter: counter) { () throws(MmapError) in
+            subtract(pages, from: counter)
+            if let entry { _ = Kernel.removeFile(entry) }
+        }
+    }
+
+    /// Lowers the counter by `pages` (not below 0). Pages still in use become surplus pages,
+    /// which the kernel frees when they are unmapped.
+    private static func subtract(_ pages: Int, from counter: String) {
+        guard let now = Kernel.readInt(counter) else { return }
+        _ = Kernel.writeText(counter, "\(max(0, now - pages))")
+    }
+
+    private static func counterPath(_ size: PageSize, node: Int?) -> String? {
+        let path =
+            node.map { HugePagePool.nodePath(size, node: $0, "nr_hugepages") }
             ?? HugePagePool.globalPath(size, "nr_hugepages")
         guard let path, Kernel.readInt(path) != nil else { return nil }
         return path
@@ -79,10 +132,98 @@ public struct HugePageReservation: ~Copyable {
         return "the kernel offers no \(size) pool (no \(HugePagePool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
     }
 
-    private static func shrink(_ size: PageSize, node: Int?, by pages: Int) {
-        lock.withLock { _ in
-            guard let path = path(size, node: node), let now = Kernel.readInt(path) else { return }
-            _ = Kernel.writeText(path, "\(max(0, now - pages))")
+    /// `MemAvailable` in bytes (0 when unreadable, which refuses every request but an empty one).
+    private static func availableMemory() -> Int {
+        let text = Kernel.readText("/proc/meminfo") ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+        }
+        return 0
+    }
+}
+
+/// A reservation of a process that ended without giving its pages back.
+public struct StaleReservation: Sendable, Hashable, CustomStringConvertible {
+    /// The process that made it.
+    public let processID: Int32
+    /// The sysfs counter it grew, and by how many pages.
+    public let counterPath: String
+    public let pages: Int
+    let ledgerPath: String
+
+    public var description: String { "\(pages) pages of \(counterPath) reserved by process \(processID)" }
+}
+
+/// The machine-wide record of who reserved which huge pages: one small file per live reservation,
+/// named after the process (pid and start time), and the lock that orders every change.
+package enum ReservationLedger {
+    /// The directory of the ledger: `$ZIGGY_RESERVATION_DIR`, `/run/ziggyalloc`, or
+    /// `/tmp/ziggyalloc` when `/run` is not writable.
+    static let directory: String = {
+        if let custom = getenv("ZIGGY_RESERVATION_DIR").map({ String(cString: $0) }), !custom.isEmpty {
+            _ = Kernel.makeDirectory(custom)
+            return custom
+        }
+        for candidate in ["/run/ziggyalloc", "/tmp/ziggyalloc"] {
+            if case .success = Kernel.makeDirectory(candidate), access(candidate, W_OK) == 0 { return candidate }
+        }
+        return "/tmp"
+    }()
+
+    private static let sequence = Locked(0)
+
+    /// The file whose `flock` orders every change to the pool `counter` belongs to: the global
+    /// counter of its page size (`/proc/sys/vm/nr_hugepages` is the 2 MiB one; per-node counters
+    /// change the global count too, so they share its lock).
+    package static func lockPath(forCounter counter: String) -> String {
+        if let size = counter.split(separator: "/").first(where: { $0.hasPrefix("hugepages-") }) {
+            return "/sys/kernel/mm/hugepages/\(size)/nr_hugepages"
+        }
+        return "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+    }
+
+    /// Runs `body` holding the machine-wide lock for the pool `counter` belongs to.
+    static func withLock<R>(counter: String, _ body: () throws(MmapError) -> R) throws(MmapError) -> R {
+        let lockPath = lockPath(forCounter: counter)
+        let fd: Int32
+        switch Kernel.open(lockPath, O_RDONLY) {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let error): throw .kernel(call: "open", errno: error, request: "opening \(lockPath) to lock the pool")
+        }
+        defer { Kernel.close(fd) }
+        if case .failure(let error) = Kernel.flock(fd, LOCK_EX) {
+            throw .kernel(call: "flock", errno: error, request: "locking \(lockPath)")
+        }
+        defer { _ = Kernel.flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    /// Records that this process added `pages` to `counter`; returns the entry's path (nil when
+    /// it could not be written — the reservation still holds, it is only not recoverable). Tools
+    /// that reserve by other means (ziggy-bench's signal-safe C code) record here too, and remove
+    /// the entry when they give the pages back.
+    package static func record(counter: String, pages: Int) -> String? {
+        let me = Kernel.processIdentity
+        let number = sequence.withLock { value in
+            value += 1
+            return value
+        }
+        let path = "\(directory)/hugepages-\(me.pid)-\(me.startTime)-\(number)"
+        guard case .success = Kernel.writeFile(path, "\(counter)\n\(pages)\n") else { return nil }
+        return path
+    }
+
+    /// Entries whose process is gone (or whose pid now belongs to another process).
+    static func staleEntries() -> [StaleReservation] {
+        Kernel.listDirectory(directory).compactMap { name -> StaleReservation? in
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "hugepages", let pid = Int32(parts[1]), let start = UInt64(parts[2])
+            else { return nil }
+            if Kernel.processStartTime(pid) == start { return nil }
+            let path = "\(directory)/\(name)"
+            let lines = (Kernel.readText(path) ?? "").split(separator: "\n")
+            guard lines.count == 2, let pages = Int(lines[1]) else { return nil }
+            return StaleReservation(processID: pid, counterPath: String(lines[0]), pages: pages, ledgerPath: path)
         }
     }
 }

@@ -1,324 +1,323 @@
-import Synchronization
 import Glibc
-import Logging
+import Synchronization
+import ZiggyKernel
 
-/// The shared machinery of ``MmapAllocator`` and `NumaAllocator`: map with a page size (falling
-/// back as allowed), align, advise, bind, lock, populate, verify; unmap or pool on release.
-/// Every step that fails undoes the steps before it, so a thrown error leaves nothing mapped.
-/// Thread-safe.
+/// The mapping pipeline behind ``MmapAllocator`` and ``NumaAllocator``, read top to bottom:
+/// for each page size of the fallback chain (computed once, here), reuse a pooled mapping or map a
+/// fresh one — reserve aligned address space, map, advise, apply the NUMA placement, populate,
+/// lock — and hand the record out. Every step that fails undoes the steps before it, so a thrown
+/// error leaves nothing mapped. Thread-safe.
 final class MappingEngine: Sendable {
     let options: MmapAllocator.Options
-    let backend: BufferBacking.Backend
-    let recorder = StatisticsRecorder()
-    let counters = Locked(MmapStatistics())
-    let pool: Locked<MappingPool>?
-    /// Set when the allocator is gone: released mappings are unmapped instead of pooled.
-    let closed = Atomic<Bool>(false)
-    /// CPUs the population threads run on (a NUMA buffer's nodes), if pinned.
-    let populateCPUs: [Int]?
-    /// The THP settings and hugetlb sizes when the allocator was made (read once: sysfs reads
-    /// would cost more than the mmap itself on every allocation).
-    let transparentHuge: TransparentHugePages
-    let hugeTLBSizes: Set<PageSize>
-    /// Checks run before mapping `pages` pages of a size (NUMA: the target nodes' hugetlb pools).
-    let preMapCheck: (@Sendable (PageSize, Int) throws(AllocationError) -> Void)?
-    static let logger = Logger(label: "ZiggyMmap")
+    /// How NUMA allocators place their mappings (nil: no policy is set).
+    let placement: Placement?
+    /// The page sizes to try, the requested one first.
+    let chain: [PageSize]
+    /// Why a page size of the chain cannot be had on this kernel at all, read once from sysfs
+    /// (and only for the huge page sizes the chain names).
+    let unsupported: [PageSize: String]
+    let counters = MappingCounters()
+    let pool: MappingPool?
 
-    static let MAP_HUGE_SHIFT: Int32 = 26
-    static let MADV_HUGEPAGE: Int32 = 14
-    static let MADV_NOHUGEPAGE: Int32 = 15
-    static let MADV_POPULATE_WRITE: Int32 = 23
-
-    init(options: MmapAllocator.Options, backend: BufferBacking.Backend, populateCPUs: [Int]? = nil,
-         preMapCheck: (@Sendable (PageSize, Int) throws(AllocationError) -> Void)? = nil) {
+    init(options: MmapAllocator.Options, placement: Placement?) {
         self.options = options
-        self.backend = backend
-        self.populateCPUs = populateCPUs
-        self.preMapCheck = preMapCheck
-        transparentHuge = TransparentHugePages.read()
-        hugeTLBSizes = Set(HugePagePool.supportedSizes)
-        pool = options.reusePoolBytes > 0 ? Locked(MappingPool(capacity: options.reusePoolBytes)) : nil
+        self.placement = placement
+        chain = options.fallback.chain(for: options.pageSize)
+        unsupported = Self.unsupportedSizes(chain)
+        pool = options.reusePoolBytes > 0 ? MappingPool(capacity: options.reusePoolBytes) : nil
     }
 
-    /// Ends pooling and unmaps what the pool holds.
+    /// Ends pooling and unmaps what the pool holds (the allocator is going away).
     func close() {
-        closed.store(true, ordering: .sequentiallyConsistent)
-        drainPool()
+        for record in pool?.drain(closing: true) ?? [] { record.unmap() }
     }
 
     /// Unmaps what the pool holds.
     func drainPool() {
-        let entries = pool?.withLock { $0.drain() } ?? []
-        for entry in entries { unmap(entry.base, entry.length) }
+        for record in pool?.drain(closing: false) ?? [] { record.unmap() }
     }
 
-    /// The counters, with the pool's current size.
-    var statistics: MmapStatistics {
-        var statistics = counters.withLock { $0 }
-        statistics.pooledBytes = pool?.withLock { $0.bytes } ?? 0
-        return statistics
-    }
+    var mmapStatistics: MmapStatistics { counters.mapping(pooledBytes: pool?.bytes ?? 0) }
 
     // MARK: allocation
 
-    func allocate(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
-        if request.byteCount == 0 {
-            return UnmanagedBuffer(unsafeBase: UnsafeMutablePointer(bitPattern: request.alignment)!, count: 0,
-                                   deallocator: .none)
+    func allocate(_ request: AllocationRequest) throws(MmapError) -> RawAllocation {
+        guard request.byteCount > 0 else {
+            throw .invalidArgument(
+                "allocateRaw: \(request) asks for no bytes; a mapping needs at least one "
+                    + "(the typed allocate answers empty requests without mapping)")
         }
-        let chain = options.fallback.chain(for: options.pageSize)
         var reasons: [String] = []
-        for (index, size) in chain.enumerated() {
+        var index = 0
+        while true {
+            let size = chain[index]
             do {
-                let record = try mapOne(size, request, fallbackReason: reasons.isEmpty ? nil : reasons.joined(separator: "; "))
-                let fellBack = size != options.pageSize
-                counters.withLock {
-                    if fellBack { $0.fallbacks += 1 }
-                    $0.obtainedPageSizes[size, default: 0] += 1
-                    $0.mappedBytes += record.length
+                let (record, poolHit) = try obtain(
+                    size, request, fallbackReason: reasons.isEmpty ? nil : reasons.joined(separator: "; "))
+                counters.allocated(
+                    requestBytes: request.byteCount, mappedBytes: record.mapping.length, obtained: size,
+                    fellBack: index > 0, poolHit: poolHit)
+                if index > 0 {
+                    options.onFallback?(
+                        FallbackEvent(
+                            requested: options.pageSize, obtained: size,
+                            byteCount: request.byteCount, reasons: reasons))
                 }
-                if fellBack {
-                    options.onFallback?(FallbackEvent(requested: options.pageSize, obtained: size,
-                                                      byteCount: request.byteCount, reasons: reasons))
-                }
-                recorder.recordAllocation(byteCount: request.byteCount)
-                return UnmanagedBuffer(unsafeBase: record.base.assumingMemoryBound(to: UInt8.self),
-                                       count: request.byteCount, deallocator: .owner(record))
+                return RawAllocation(base: record.mapping.base, byteCount: request.byteCount, deallocator: .owner(record))
             } catch {
-                let isLast = index == chain.count - 1
-                guard !isLast, Self.allowsFallback(error) else { throw error }
-                reasons.append("\(size): \(error)")
+                // Page-size shortages may fall back; everything else (bad policy, lock limits) is final.
+                guard index + 1 < chain.count, error.allowsFallback else { throw error }
+                // Named once: a shortage's own message already starts with the page size.
+                let reason = "\(error)"
+                reasons.append(reason.hasPrefix("\(size)") ? reason : "\(size): \(reason)")
+                index += 1
             }
         }
-        preconditionFailure("the fallback chain is never empty")
     }
 
-    /// Page-size shortages may fall back; everything else (bad policy, lock limits) is final.
-    static func allowsFallback(_ error: AllocationError) -> Bool {
-        switch error {
+    /// A record of `size` pages for `request`: from the pool, or freshly mapped. The pool hit is
+    /// nil when there is no pool.
+    private func obtain(
+        _ size: PageSize, _ request: AllocationRequest, fallbackReason: String?
+    )
+        throws(MmapError) -> (MappingRecord, Bool?)
+    {
+        let pageBytes = size.byteCount
+        let length = (request.byteCount + pageBytes - 1) / pageBytes * pageBytes
+        let alignment = max(request.alignment, size == .base ? PageSize.basePageByteCount : pageBytes)
+        if let pool, let record = pool.take(pageSize: size, length: length, alignment: alignment) {
+            return (try reuse(record, request, fallbackReason: fallbackReason), true)
+        }
+        if let reason = unsupported[size] { throw .unsupportedPageSize(size, reason: reason) }
+        try placement?.checkPools(size, pages: length / pageBytes)
+        let start = try map(size, length: length, alignment: alignment)
+        do throws(MmapError) {
+            try advise(start, length, size)
+            let policy = try placement?.apply(start, length, size)
+            let populated: PopulateMode
+            if case .none = options.populate { populated = .none } else { populated = try populate(start, length, size) }
+            if options.lock, case .failure(let error) = Kernel.mlock(start, length) {
+                throw .memoryLockLimit(byteCount: length, limit: Kernel.memlockLimit(), errno: error)
+            }
+            let thp =
+                size == .transparentHuge && populated != .none
+                ? PageSizeReport.measure(address: start, byteCount: length).transparentHugeBytes : nil
+            let record = MappingRecord(
+                .init(
+                    base: start, length: length, obtained: size, alignment: alignment, locked: options.lock,
+                    policy: policy, transparentHugeBytes: thp,
+                    blockNodes: placement?.blocked.map { $0.memoryNodes ?? $0.team.nodes },
+                    blocks: placement?.schedule(length, size)?.nodeRuns.map {
+                        MappingDetails.Block(
+                            node: $0.node, bytes: $0.pages.lowerBound * pageBytes..<min(length, $0.pages.upperBound * pageBytes))
+                    } ?? []),
+                counters: counters, pool: pool, requested: options.pageSize, fallbackReason: fallbackReason,
+                populate: populated)
+            return (record, pool == nil ? nil : false)
+        } catch {
+            _ = Kernel.munmap(start, length)
+            throw error
+        }
+    }
+
+    /// A pooled record handed out again: zeroed when asked, populated as the options say.
+    private func reuse(
+        _ record: MappingRecord, _ request: AllocationRequest, fallbackReason: String?
+    )
+        throws(MmapError) -> MappingRecord
+    {
+        if request.zeroed { memset(record.mapping.base, 0, request.byteCount) }
+        do {
+            record.populate = try populate(record.mapping.base, record.mapping.length, record.mapping.obtained)
+        } catch {
+            // The request fails cleanly; the mapping is not worth keeping.
+            record.unmap()
+            throw error
+        }
+        record.requested = options.pageSize
+        record.fallbackReason = fallbackReason
+        record.reused = true
+        return record
+    }
+
+    /// `length` bytes of `size` pages at an address aligned to `alignment`.
+    ///
+    /// When the alignment is stricter than what mmap gives, the slack is reserved as address space
+    /// only (`PROT_NONE`, no memory, no huge pages) and the real mapping is placed inside it with
+    /// `MAP_FIXED`: a hugetlb request then needs exactly `length / page size` pages.
+    private func map(_ size: PageSize, length: Int, alignment: Int) throws(MmapError) -> UnsafeMutableRawPointer {
+        let pageBytes = size.byteCount
+        let basePage = PageSize.basePageByteCount
+        var flags = MAP_PRIVATE | MAP_ANONYMOUS
+        if size.isHugeTLB { flags |= MAP_HUGETLB | (Int32(pageBytes.trailingZeroBitCount) << KernelConstants.MAP_HUGE_SHIFT) }
+        if alignment <= (size.isHugeTLB ? pageBytes : basePage) {
+            switch Kernel.mmap(nil, length, PROT_READ | PROT_WRITE, flags) {
+            case .success(let start): return start
+            case .failure(let error): throw mmapError(error, size, length: length)
+            }
+        }
+        let span = length + alignment - basePage
+        let reserved: UnsafeMutableRawPointer
+        switch Kernel.mmap(nil, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE) {
+        case .success(let pointer): reserved = pointer
+        case .failure(let error): throw mmapError(error, .base, length: span)
+        }
+        let start = UnsafeMutableRawPointer(
+            bitPattern: (UInt(bitPattern: reserved) + UInt(alignment - 1)) & ~UInt(alignment - 1))!
+        if case .failure(let error) = Kernel.mmap(start, length, PROT_READ | PROT_WRITE, flags | MAP_FIXED) {
+            _ = Kernel.munmap(reserved, span)
+            throw mmapError(error, size, length: length)
+        }
+        let head = start - reserved
+        if head > 0 { _ = Kernel.munmap(reserved, head) }
+        let tail = span - head - length
+        if tail > 0 { _ = Kernel.munmap(start + length, tail) }
+        return start
+    }
+
+    private func mmapError(_ error: Errno, _ size: PageSize, length: Int) -> MmapError {
+        if size.isHugeTLB && (error == .noMemory || error == .invalidArgument) {
+            guard HugePagePool.read(size) != nil else {
+                return .unsupportedPageSize(size, reason: "mmap(MAP_HUGETLB) failed with \(error.report)")
+            }
+            return HugePagePool.shortage(
+                size, neededPages: length / size.byteCount, node: nil,
+                cause: "mmap failed with \(error.report)")
+        }
+        if error == .noMemory { return .outOfMemory(byteCount: length, backend: "mmap (\(size))", errno: error) }
+        return .kernel(call: "mmap", errno: error, request: "mapping \(length) B of \(size) pages")
+    }
+
+    /// THP regions are advised huge; base regions always opt out of THP, so the buffer is what it
+    /// says even when THP is `always` (or becomes so while the buffer lives). EINVAL from
+    /// MADV_NOHUGEPAGE means the kernel has no THP at all: the pages are base pages anyway.
+    private func advise(_ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize) throws(MmapError) {
+        switch size {
+        case .transparentHuge:
+            if case .failure(let error) = Kernel.madvise(start, length, KernelConstants.MADV_HUGEPAGE) {
+                throw .unsupportedPageSize(size, reason: "madvise(MADV_HUGEPAGE) failed with \(error.report)")
+            }
+        case .base:
+            if case .failure(let error) = Kernel.madvise(start, length, KernelConstants.MADV_NOHUGEPAGE),
+                error != .invalidArgument
+            {
+                throw .kernel(call: "madvise(MADV_NOHUGEPAGE)", errno: error, request: "keeping \(length) B on base pages")
+            }
+        case .huge2MiB, .huge1GiB:
+            break
+        }
+    }
+
+    /// Page sizes of the chain this kernel cannot provide, with the reason and what to do.
+    private static func unsupportedSizes(_ chain: [PageSize]) -> [PageSize: String] {
+        var reasons: [PageSize: String] = [:]
+        for size in chain {
+            switch size {
+            case .base:
+                break
+            case .transparentHuge:
+                let thp = TransparentHugePages.read()
+                guard !thp.isUsable else { break }
+                reasons[size] =
+                    thp.mode == .unavailable
+                    ? "this kernel has no transparent huge pages"
+                    : "transparent huge pages are disabled (enabled=never); "
+                        + "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (as root)"
+            case .huge2MiB, .huge1GiB:
+                if HugePagePool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt) == nil {
+                    reasons[size] =
+                        "the kernel offers no \(size) pool "
+                        + "(/sys/kernel/mm/hugepages/\(HugePagePool.directoryName(size) ?? "?") is missing)"
+                }
+            }
+        }
+        return reasons
+    }
+}
+
+extension MmapError {
+    /// Page-size shortages may fall back to the next page size; other failures are final.
+    var allowsFallback: Bool {
+        switch self {
         case .hugePagesUnavailable, .unsupportedPageSize: return true
         default: return false
         }
     }
+}
 
-    private func mapOne(_ size: PageSize, _ request: AllocationRequest, fallbackReason: String?) throws(AllocationError) -> MappingRecord {
-        let pageBytes = size.byteCount
-        let length = (request.byteCount + pageBytes - 1) / pageBytes * pageBytes
-        let policy = options.numaPolicy
-        if pool != nil, !closed.load(ordering: .relaxed) {
-            let taken = pool?.withLock {
-                $0.take(pageSize: size, length: length, alignment: request.alignment, policy: policy, locked: options.lock)
-            }
-            counters.withLock {
-                if taken != nil { $0.poolHits += 1 } else { $0.poolMisses += 1 }
-            }
-            if let taken {
-                return try reuse(taken, size, request, fallbackReason: fallbackReason)
-            }
-        }
-        try checkAvailable(size, pages: length / pageBytes)
-        try preMapCheck?(size, length / pageBytes)
+/// A mapping allocator's one counter system: every event (an allocation, a free, a failed unmap)
+/// updates these counters and no others. Atomics, so no event waits for another; each counter is
+/// exact, and a snapshot taken while other threads allocate is a consistent-enough view of moving
+/// counters (one taken after they are joined is exact).
+final class MappingCounters: Sendable {
+    private let liveBytes = Atomic<Int>(0)
+    private let liveAllocations = Atomic<Int>(0)
+    private let peakBytes = Atomic<Int>(0)
+    private let cumulativeBytes = Atomic<Int>(0)
+    private let totalAllocations = Atomic<Int>(0)
+    private let mappedBytes = Atomic<Int>(0)
+    private let fallbacks = Atomic<Int>(0)
+    private let poolHits = Atomic<Int>(0)
+    private let poolMisses = Atomic<Int>(0)
+    private let unmapFailures = Atomic<Int>(0)
+    /// Buffers handed out by obtained page size.
+    private let obtainedBase = Atomic<Int>(0)
+    private let obtainedTHP = Atomic<Int>(0)
+    private let obtained2MiB = Atomic<Int>(0)
+    private let obtained1GiB = Atomic<Int>(0)
 
-        // Map, over-reserving when the alignment is stricter than what mmap guarantees.
-        let natural = size.isHugeTLB ? pageBytes : PageSize.basePageByteCount
-        let alignment = max(request.alignment, size == .transparentHuge ? pageBytes : natural)
-        let mapLength = length + (alignment - natural)
-        var flags = MAP_PRIVATE | MAP_ANONYMOUS
-        if size.isHugeTLB { flags |= MAP_HUGETLB | (Int32(pageBytes.trailingZeroBitCount) << Self.MAP_HUGE_SHIFT) }
-        let raw: UnsafeMutableRawPointer
-        switch Kernel.mmap(nil, mapLength, PROT_READ | PROT_WRITE, flags, -1, 0) {
-        case .success(let pointer): raw = pointer
-        case .failure(let error): throw mmapError(error, size, length: length)
-        }
-        let start = UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: raw) + UInt(alignment - 1)) & ~UInt(alignment - 1))!
-        let head = start - raw
-        if head > 0 { unmap(raw, head) }
-        let tail = mapLength - head - length
-        if tail > 0 { unmap(start + length, tail) }
-
-        do throws(AllocationError) {
-            if size == .transparentHuge, case .failure(let error) = Kernel.madvise(start, length, Self.MADV_HUGEPAGE) {
-                throw AllocationError.unsupportedPageSize(size, reason: "madvise(MADV_HUGEPAGE) failed with \(error)")
-            }
-            // With THP `always`, a base-page request would silently get huge pages; opt out so the
-            // buffer is what it says.
-            if size == .base && transparentHuge.mode == .always,
-               case .failure(let error) = Kernel.madvise(start, length, Self.MADV_NOHUGEPAGE) {
-                throw AllocationError.kernel(call: "madvise(MADV_NOHUGEPAGE)", errno: error.code,
-                                             request: "keeping \(length) B on base pages (THP is always)")
-            }
-            let accepted = try applyPolicy(start, length)
-            let populated = try populate(start, length, size)
-            if options.lock { try lock(start, length) }
-            let thp = size == .transparentHuge && populated != .none
-                ? PageSizeReport.measure(address: start, byteCount: length).transparentHugeBytes : nil
-            return MappingRecord(
-                engine: self, base: start, length: length, requested: options.pageSize, obtained: size,
-                fallbackReason: fallbackReason, populate: populated, locked: options.lock, policy: accepted,
-                reused: false, transparentHugeBytes: thp, alignment: alignment)
-        } catch {
-            unmap(start, length)
-            throw error
-        }
-    }
-
-    private func reuse(_ entry: MappingPool.Entry, _ size: PageSize, _ request: AllocationRequest,
-                       fallbackReason: String?) throws(AllocationError) -> MappingRecord {
-        if request.zeroed { memset(entry.base, 0, request.byteCount) }
-        let populated: PopulateMode
-        do {
-            populated = try populate(entry.base, entry.length, size)
-        } catch {
-            // The request fails cleanly; the mapping is not worth keeping.
-            unmap(entry.base, entry.length)
-            throw error
-        }
-        return MappingRecord(
-            engine: self, base: entry.base, length: entry.length, requested: options.pageSize, obtained: size,
-            fallbackReason: fallbackReason, populate: populated, locked: entry.locked, policy: entry.policy,
-            reused: true, transparentHugeBytes: entry.transparentHugeBytes, alignment: request.alignment)
-    }
-
-    /// hugetlb and THP preconditions, with messages that say what to do.
-    private func checkAvailable(_ size: PageSize, pages: Int) throws(AllocationError) {
+    /// One buffer handed out; `poolHit` is nil when the allocator has no pool.
+    func allocated(requestBytes: Int, mappedBytes mapped: Int, obtained size: PageSize, fellBack: Bool, poolHit: Bool?) {
+        let live = liveBytes.add(requestBytes, ordering: .relaxed).newValue
+        peakBytes.max(live, ordering: .relaxed)
+        liveAllocations.add(1, ordering: .relaxed)
+        cumulativeBytes.add(requestBytes, ordering: .relaxed)
+        totalAllocations.add(1, ordering: .relaxed)
+        mappedBytes.add(mapped, ordering: .relaxed)
         switch size {
-        case .base:
-            return
-        case .transparentHuge:
-            let thp = transparentHuge
-            guard thp.isUsable else {
-                throw .unsupportedPageSize(size, reason: thp.mode == .unavailable
-                    ? "this kernel has no transparent huge pages"
-                    : "transparent huge pages are disabled (enabled=never); "
-                        + "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (as root)")
-            }
-        case .huge2MiB, .huge1GiB:
-            guard hugeTLBSizes.contains(size) else {
-                throw .unsupportedPageSize(size, reason: "the kernel offers no \(size) pool "
-                    + "(/sys/kernel/mm/hugepages/\(HugePagePool.directoryName(size) ?? "?") is missing)")
-            }
+        case .base: obtainedBase.add(1, ordering: .relaxed)
+        case .transparentHuge: obtainedTHP.add(1, ordering: .relaxed)
+        case .huge2MiB: obtained2MiB.add(1, ordering: .relaxed)
+        case .huge1GiB: obtained1GiB.add(1, ordering: .relaxed)
+        }
+        if fellBack { fallbacks.add(1, ordering: .relaxed) }
+        if let poolHit {
+            if poolHit { poolHits.add(1, ordering: .relaxed) } else { poolMisses.add(1, ordering: .relaxed) }
         }
     }
 
-    private func mmapError(_ error: Errno, _ size: PageSize, length: Int) -> AllocationError {
-        let pages = length / size.byteCount
-        if size.isHugeTLB && (error.code == ENOMEM || error.code == EINVAL) {
-            guard let pool = HugePagePool.read(size) else {
-                return .unsupportedPageSize(size, reason: "mmap(MAP_HUGETLB) failed with \(error)")
-            }
-            return .hugePagesUnavailable(size, neededPages: pages,
-                                         detail: "mmap failed with \(error). \(pool.shortageAdvice(needed: pages))")
-        }
-        if error.code == ENOMEM {
-            return .outOfMemory(byteCount: length, backend: "mmap (\(size))", errno: error.code)
-        }
-        return .kernel(call: "mmap", errno: error.code, request: "mapping \(length) B of \(size) pages")
+    /// One buffer freed (its mapping pooled or unmapped).
+    func freed(requestBytes: Int, mappedBytes mapped: Int) {
+        liveBytes.subtract(requestBytes, ordering: .relaxed)
+        liveAllocations.subtract(1, ordering: .relaxed)
+        mappedBytes.subtract(mapped, ordering: .relaxed)
     }
 
-    /// Binds the range to the NUMA policy before anything touches it; returns what the kernel
-    /// reports it accepted.
-    private func applyPolicy(_ start: UnsafeMutableRawPointer, _ length: Int) throws(AllocationError) -> NumaPolicy? {
-        guard let policy = options.numaPolicy else { return nil }
-        let (mode, mask) = policy.kernelArguments
-        if policy != .default, case .failure(let error) = Kernel.mbind(start, length, mode, mask, 0) {
-            throw .kernel(call: "mbind", errno: error.code, request: "applying NUMA policy \(policy) to \(length) B"
-                + (error.code == EINVAL ? " (a mode this kernel lacks, or nodes without memory)" : ""))
-        }
-        switch Kernel.getMempolicy(address: start, maskWords: max(mask.count, 16)) {
-        case .success(let (acceptedMode, acceptedMask)):
-            return NumaPolicy(kernelMode: acceptedMode, mask: acceptedMask) ?? policy
-        case .failure(let error):
-            throw .kernel(call: "get_mempolicy", errno: error.code, request: "reading back the policy of \(length) B")
-        }
+    func unmapFailed() { unmapFailures.add(1, ordering: .relaxed) }
+
+    var allocation: AllocationStatistics {
+        AllocationStatistics(
+            liveBytes: liveBytes.load(ordering: .relaxed), liveAllocations: liveAllocations.load(ordering: .relaxed),
+            peakBytes: peakBytes.load(ordering: .relaxed), cumulativeBytes: cumulativeBytes.load(ordering: .relaxed),
+            totalAllocations: totalAllocations.load(ordering: .relaxed))
     }
 
-    /// Faults the range in as the options ask; shortages become errors, never SIGBUS.
-    func populate(_ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize) throws(AllocationError) -> PopulateMode {
-        let mode = options.populate
-        switch mode {
-        case .none:
-            return .none
-        case .kernel:
-            if let error = populateRange(start, length) { throw populateError(error, size, length) }
-            return .kernel
-        case .parallel(let requestedThreads):
-            let pageBytes = size.byteCount
-            let pages = length / pageBytes
-            let threads = max(1, min(requestedThreads, pages))
-            let perThread = (pages + threads - 1) / threads
-            let failures = Locked<[Errno]>([])
-            let pinError = WorkerThreads.run(count: threads, cpus: populateCPUs) { index in
-                let first = index * perThread
-                let count = min(perThread, pages - first)
-                guard count > 0 else { return }
-                if let error = self.populateRange(start + first * pageBytes, count * pageBytes) {
-                    failures.withLock { $0.append(error) }
-                }
-            }
-            if let pinError {
-                throw .kernel(call: "sched_setaffinity", errno: pinError.code,
-                              request: "pinning population threads to CPUs \(populateCPUs ?? [])")
-            }
-            if let error = failures.withLock({ $0.first }) { throw populateError(error, size, length) }
-            return .parallel(threads: threads)
+    func mapping(pooledBytes: Int) -> MmapStatistics {
+        var mapping = MmapStatistics()
+        mapping.fallbacks = fallbacks.load(ordering: .relaxed)
+        for (size, count) in [
+            (PageSize.base, obtainedBase.load(ordering: .relaxed)),
+            (.transparentHuge, obtainedTHP.load(ordering: .relaxed)),
+            (.huge2MiB, obtained2MiB.load(ordering: .relaxed)),
+            (.huge1GiB, obtained1GiB.load(ordering: .relaxed)),
+        ] where count > 0 {
+            mapping.obtainedPageSizes[size] = count
         }
-    }
-
-    /// `MADV_POPULATE_WRITE` (Linux 5.14+): faults the range in and reports a shortage as an
-    /// error where touching the pages would raise SIGBUS.
-    private func populateRange(_ start: UnsafeMutableRawPointer, _ length: Int) -> Errno? {
-        if case .failure(let error) = Kernel.madvise(start, length, Self.MADV_POPULATE_WRITE) { return error }
-        return nil
-    }
-
-    private func populateError(_ error: Errno, _ size: PageSize, _ length: Int) -> AllocationError {
-        let pages = length / size.byteCount
-        if size.isHugeTLB && (error.code == EFAULT || error.code == ENOMEM) {
-            let node = options.numaPolicy.flatMap { policy -> Int? in
-                if case .bind(let nodes) = policy, nodes.count == 1 { return nodes.first }
-                return nil
-            }
-            let advice = HugePagePool.read(size)?.shortageAdvice(needed: pages, node: node) ?? ""
-            let whereText = options.numaPolicy.map { " under policy \($0)" } ?? ""
-            return .hugePagesUnavailable(size, neededPages: pages,
-                                         detail: "populating\(whereText) failed with \(error). \(advice)")
-        }
-        if error.code == ENOMEM || error.code == EFAULT {
-            let whereText = options.numaPolicy.map { " under policy \($0)" } ?? ""
-            return .outOfMemory(byteCount: length, backend: "populating \(size) pages\(whereText)", errno: error.code)
-        }
-        return .kernel(call: "madvise(MADV_POPULATE_WRITE)", errno: error.code, request: "populating \(length) B"
-            + (error.code == EINVAL ? " (population needs Linux 5.14 or later)" : ""))
-    }
-
-    private func lock(_ start: UnsafeMutableRawPointer, _ length: Int) throws(AllocationError) {
-        if case .failure(let error) = Kernel.mlock(start, length) {
-            throw .memoryLockLimit(byteCount: length, limit: Kernel.memlockLimit(), errno: error.code)
-        }
-    }
-
-    // MARK: release
-
-    func recycle(_ record: MappingRecord, byteCount: Int) {
-        recorder.recordDeallocation(byteCount: byteCount)
-        counters.withLock { $0.mappedBytes -= record.length }
-        if pool != nil, !closed.load(ordering: .relaxed) {
-            let entry = MappingPool.Entry(base: record.base, length: record.length, pageSize: record.obtained,
-                                          policy: record.policy, locked: record.locked,
-                                          transparentHugeBytes: record.transparentHugeBytes)
-            let evicted = pool?.withLock { $0.put(entry) } ?? [entry]
-            for stale in evicted { unmap(stale.base, stale.length) }
-            return
-        }
-        unmap(record.base, record.length)
-    }
-
-    /// munmap; a failure (impossible for our own whole mappings short of a kernel bug) is logged
-    /// and counted, and the mapping stays.
-    func unmap(_ start: UnsafeMutableRawPointer, _ length: Int) {
-        if case .failure(let error) = Kernel.munmap(start, length) {
-            counters.withLock { $0.unmapFailures += 1 }
-            Self.logger.error("munmap of \(length) B at \(start) failed with \(error); the mapping stays")
-        }
+        mapping.poolHits = poolHits.load(ordering: .relaxed)
+        mapping.poolMisses = poolMisses.load(ordering: .relaxed)
+        mapping.pooledBytes = pooledBytes
+        mapping.mappedBytes = mappedBytes.load(ordering: .relaxed)
+        mapping.unmapFailures = unmapFailures.load(ordering: .relaxed)
+        return mapping
     }
 }

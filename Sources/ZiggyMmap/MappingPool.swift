@@ -1,53 +1,65 @@
-/// Freed mappings kept for reuse, bounded by bytes; oldest evicted first. Not thread-safe (the
-/// engine guards it).
-struct MappingPool {
-    struct Entry: @unchecked Sendable {
-        let base: UnsafeMutableRawPointer
-        let length: Int
-        let pageSize: PageSize
-        let policy: NumaPolicy?
-        let locked: Bool
-        let transparentHugeBytes: Int?
+import ZiggyKernel
+
+/// Freed mappings kept for reuse, bounded by bytes, oldest evicted first: the same
+/// ``MappingRecord``s the engine hands out, waiting for their next buffer. Thread-safe.
+///
+/// Closing and pooling are decided under one lock, so a record freed while the allocator goes
+/// away is either in the pool when `close` drains it or unmapped by its freer — never left mapped.
+final class MappingPool: Sendable {
+    private struct State {
+        var records: [MappingRecord] = []
+        var bytes = 0
+        var closed = false
     }
 
     let capacity: Int
-    private(set) var entries: [Entry] = []
-    private(set) var bytes = 0
+    private let state = Locked(State())
 
     init(capacity: Int) { self.capacity = capacity }
 
-    /// The smallest pooled mapping with these attributes that holds `length` bytes at
-    /// `alignment` without wasting more than half of itself.
-    mutating func take(pageSize: PageSize, length: Int, alignment: Int, policy: NumaPolicy?, locked: Bool) -> Entry? {
-        var best: Int?
-        for (index, entry) in entries.enumerated()
-        where entry.pageSize == pageSize && entry.policy == policy && entry.locked == locked
-            && entry.length >= length && entry.length <= 2 * length
-            && UInt(bitPattern: entry.base) % UInt(alignment) == 0 {
-            if best.map({ entries[$0].length > entry.length }) ?? true { best = index }
+    /// Bytes held now.
+    var bytes: Int { state.withLock { $0.bytes } }
+
+    /// The smallest pooled mapping of `pageSize` that holds `length` bytes at `alignment` without
+    /// wasting more than half of itself; nil when none fits or the pool is closed.
+    func take(pageSize: PageSize, length: Int, alignment: Int) -> MappingRecord? {
+        state.withLock { state in
+            var best: Int?
+            for (index, record) in state.records.enumerated()
+            where record.mapping.obtained == pageSize && record.mapping.length >= length && record.mapping.length <= 2 * length
+                && record.mapping.alignment >= alignment
+            {
+                if best.map({ state.records[$0].mapping.length > record.mapping.length }) ?? true { best = index }
+            }
+            guard let best else { return nil }
+            state.bytes -= state.records[best].mapping.length
+            return state.records.remove(at: best)
         }
-        guard let best else { return nil }
-        bytes -= entries[best].length
-        return entries.remove(at: best)
     }
 
-    /// Keeps `entry`; returns the entries that no longer fit (to unmap), possibly `entry` itself.
-    mutating func put(_ entry: Entry) -> [Entry] {
-        guard entry.length <= capacity else { return [entry] }
-        entries.append(entry)
-        bytes += entry.length
-        var evicted: [Entry] = []
-        while bytes > capacity {
-            let oldest = entries.removeFirst()
-            bytes -= oldest.length
-            evicted.append(oldest)
+    /// Keeps `record`; returns the records that no longer fit (for the caller to unmap): those
+    /// evicted, or `record` itself when it is too large or the pool is closed.
+    func put(_ record: MappingRecord) -> [MappingRecord] {
+        state.withLock { state in
+            guard !state.closed, record.mapping.length <= capacity else { return [record] }
+            state.records.append(record)
+            state.bytes += record.mapping.length
+            var evicted: [MappingRecord] = []
+            while state.bytes > capacity {
+                let oldest = state.records.removeFirst()
+                state.bytes -= oldest.mapping.length
+                evicted.append(oldest)
+            }
+            return evicted
         }
-        return evicted
     }
 
-    /// Empties the pool; returns everything to unmap.
-    mutating func drain() -> [Entry] {
-        defer { entries = []; bytes = 0 }
-        return entries
+    /// Empties the pool; returns everything to unmap. With `closing`, later `put`s are refused.
+    func drain(closing: Bool) -> [MappingRecord] {
+        state.withLock { state in
+            if closing { state.closed = true }
+            defer { state.records = []; state.bytes = 0 }
+            return state.records
+        }
     }
 }

@@ -1,51 +1,78 @@
-/// One anonymous mapping handed out as a buffer: what was mapped, how, and how to give it back.
-/// Immutable; thread-safe.
-final class MappingRecord: BufferOwner, @unchecked Sendable {
-    let engine: MappingEngine
-    let base: UnsafeMutableRawPointer
-    /// Mapped bytes (whole pages of `obtained`); what munmap gets.
-    let length: Int
-    let requested: PageSize
-    let obtained: PageSize
-    let fallbackReason: String?
-    let populate: PopulateMode
-    let locked: Bool
-    let policy: NumaPolicy?
-    let reused: Bool
-    let transparentHugeBytes: Int?
-    let alignment: Int
+import Logging
+import ZiggyKernel
 
-    init(engine: MappingEngine, base: UnsafeMutableRawPointer, length: Int, requested: PageSize, obtained: PageSize,
-         fallbackReason: String?, populate: PopulateMode, locked: Bool, policy: NumaPolicy?, reused: Bool,
-         transparentHugeBytes: Int?, alignment: Int) {
-        self.engine = engine
-        self.base = base
-        self.length = length
+/// One anonymous mapping handed out as a buffer: what was mapped, how, and how to give it back.
+///
+/// Release reads top to bottom: count the free, offer the mapping to the reuse pool, unmap
+/// whatever the pool does not keep. The per-hand-out fields (request, fallback reason, population,
+/// reuse) change only while the record sits in the pool, when no buffer refers to it; a buffer's
+/// record is otherwise immutable, so reading its backing from any thread is safe.
+final class MappingRecord: BufferOwner, @unchecked Sendable {
+    /// What was mapped: fixed for the mapping's whole life.
+    struct Mapping {
+        let base: UnsafeMutableRawPointer
+        /// Mapped bytes (whole pages of `obtained`); what munmap gets.
+        let length: Int
+        let obtained: PageSize
+        /// The alignment the mapping was made with (at least the page size for huge pages).
+        let alignment: Int
+        let locked: Bool
+        let policy: NumaPolicy?
+        let transparentHugeBytes: Int?
+        /// For a blocked placement: the memory nodes its blocks were bound to, and the blocks.
+        let blockNodes: NodeSet?
+        let blocks: [MappingDetails.Block]
+    }
+
+    let mapping: Mapping
+    let counters: MappingCounters
+    let pool: MappingPool?
+
+    var requested: PageSize
+    var fallbackReason: String?
+    var populate: PopulateMode
+    var reused = false
+
+    static let logger = Logger(label: "ZiggyMmap")
+
+    init(
+        _ mapping: Mapping, counters: MappingCounters, pool: MappingPool?, requested: PageSize,
+        fallbackReason: String?, populate: PopulateMode
+    ) {
+        self.mapping = mapping
+        self.counters = counters
+        self.pool = pool
         self.requested = requested
-        self.obtained = obtained
         self.fallbackReason = fallbackReason
         self.populate = populate
-        self.locked = locked
-        self.policy = policy
-        self.reused = reused
-        self.transparentHugeBytes = transparentHugeBytes
-        self.alignment = alignment
     }
 
     override func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {
-        engine.recycle(self, byteCount: byteCount)
+        counters.freed(requestBytes: byteCount, mappedBytes: mapping.length)
+        for record in pool?.put(self) ?? [self] { record.unmap() }
+    }
+
+    /// munmap; a failure (impossible for our own whole mappings short of a kernel bug) is logged
+    /// and counted, and the mapping stays.
+    func unmap() {
+        if !Self.unmap(mapping.base, mapping.length, what: "\(mapping.length) B at \(mapping.base)") { counters.unmapFailed() }
+    }
+
+    /// munmap of `what`; false (logged) when it fails — the mapping then stays.
+    static func unmap(_ base: UnsafeMutableRawPointer, _ length: Int, what: String) -> Bool {
+        guard case .failure(let error) = Kernel.munmap(base, length) else { return true }
+        logger.error("munmap of \(what) failed with \(error.report); the mapping stays")
+        return false
     }
 
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
-        var backing = BufferBacking(backend: engine.backend, alignment: alignment, reservedByteCount: length,
-                                    requestedPageSize: requested, obtainedPageSize: obtained)
-        backing.fallbackReason = fallbackReason
-        backing.populate = populate
-        backing.isLocked = locked
-        backing.numaPolicy = policy
-        backing.isReused = reused
-        backing.transparentHugeBytes = transparentHugeBytes
-        return backing
+        BufferBacking(
+            backend: mapping.policy == nil ? .mmap : .numa, alignment: mapping.alignment,
+            reservedByteCount: mapping.length,
+            details: MappingDetails(
+                requestedPageSize: requested, obtainedPageSize: mapping.obtained, fallbackReason: fallbackReason,
+                populate: populate, isLocked: mapping.locked, numaPolicy: mapping.policy, isReused: reused,
+                transparentHugeBytes: mapping.transparentHugeBytes, blocks: mapping.blocks))
     }
 
     /// The mapping record behind `buffer`, through debug wrappers; nil for other memory.

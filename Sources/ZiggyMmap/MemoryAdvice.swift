@@ -1,4 +1,4 @@
-import Glibc
+import ZiggyKernel
 
 /// Advice to the kernel about a mapped buffer's pages (`madvise`).
 public enum MemoryAdvice: Sendable, Hashable, CustomStringConvertible {
@@ -21,13 +21,13 @@ public enum MemoryAdvice: Sendable, Hashable, CustomStringConvertible {
 
     var code: Int32 {
         switch self {
-        case .willNeed: return 3
-        case .dontNeed: return 4
-        case .free: return 8
-        case .hugePage: return 14
-        case .noHugePage: return 15
-        case .sequential: return 2
-        case .random: return 1
+        case .willNeed: return KernelConstants.MADV_WILLNEED
+        case .dontNeed: return KernelConstants.MADV_DONTNEED
+        case .free: return KernelConstants.MADV_FREE
+        case .hugePage: return KernelConstants.MADV_HUGEPAGE
+        case .noHugePage: return KernelConstants.MADV_NOHUGEPAGE
+        case .sequential: return KernelConstants.MADV_SEQUENTIAL
+        case .random: return KernelConstants.MADV_RANDOM
         }
     }
 
@@ -47,43 +47,55 @@ public enum MemoryAdvice: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension MemoryAdvice {
+    /// Gives the advice for the pages holding bytes `[start, end)` of a mapping whose advisable
+    /// unit is `pageBytes` (the huge page size for hugetlb, else the base page). Destructive
+    /// advice covers only whole pages inside the range; other advice every page it touches.
+    func apply(start: UInt, end: UInt, pageBytes: Int, pageSize: PageSize) throws(MmapError) {
+        let page = UInt(pageBytes)
+        let low = isDestructive ? (start + page - 1) / page * page : start / page * page
+        let high = isDestructive ? end / page * page : (end + page - 1) / page * page
+        guard high > low else { return }
+        if case .failure(let error) = Kernel.madvise(UnsafeMutableRawPointer(bitPattern: low)!, Int(high - low), code) {
+            throw .kernel(call: "madvise(\(self))", errno: error, request: "advising \(high - low) B of \(pageSize) pages")
+        }
+    }
+}
+
 extension UnmanagedBuffer {
     /// Gives `advice` for the whole buffer. See ``advise(_:elements:)``.
-    public mutating func advise(_ advice: MemoryAdvice) throws(AllocationError) {
+    public mutating func advise(_ advice: MemoryAdvice) throws(MmapError) {
         try advise(advice, elements: 0..<count)
     }
 
     /// Gives `advice` for the pages holding `elements`.
     ///
-    /// Only for buffers from ``MmapAllocator``, `NumaAllocator` or ``FileMapping`` (whose pages no
+    /// Only for buffers from ``MmapAllocator``, ``NumaAllocator`` or ``FileMapping`` (whose pages no
     /// one else shares). Destructive advice (`dontNeed`, `free`) applies only to the pages lying
     /// wholly inside `elements`, so neighbouring elements keep their values; other advice covers
-    /// every page the range touches. Throws ``AllocationError/invalidArgument(_:)`` for other
-    /// buffers or an out-of-range `elements`, and ``AllocationError/kernel(call:errno:request:)``
-    /// when the kernel refuses (e.g. `free` on hugetlb pages).
-    public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>) throws(AllocationError) {
+    /// every page the range touches. Throws ``MmapError/invalidArgument(_:)`` for other buffers or
+    /// an out-of-range `elements`, and ``MmapError/kernel(call:errno:request:)`` when the kernel
+    /// refuses (e.g. `free` on hugetlb pages).
+    public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>) throws(MmapError) {
         guard elements.lowerBound >= 0, elements.upperBound <= count else {
             throw .invalidArgument("advise: range \(elements) is outside 0..<\(count)")
         }
-        let pageBytes: Int
-        if let mapping = MappingRecord.of(self) {
-            pageBytes = mapping.obtained.isHugeTLB ? mapping.obtained.byteCount : PageSize.basePageByteCount
+        // No elements, no pages: nothing to advise (an empty buffer from any allocator).
+        guard !elements.isEmpty else { return }
+        let pageSize: PageSize
+        if let obtained = MappingRecord.of(self)?.mapping.obtained {
+            pageSize = obtained.isHugeTLB ? obtained : .base
         } else if owner(ofType: FileMappingRecord.self) != nil {
-            pageBytes = PageSize.basePageByteCount
+            pageSize = .base
         } else {
-            throw .invalidArgument("advise needs a buffer from MmapAllocator, NumaAllocator or FileMapping; "
-                + "this one is \(backing.backend.rawValue) memory, whose pages may be shared with other allocations")
+            throw .invalidArgument(
+                "advise needs a buffer from MmapAllocator, NumaAllocator or FileMapping; "
+                    + "this one is \(backing.backend) memory, whose pages may be shared with other allocations")
         }
         let stride = MemoryLayout<Element>.stride
-        let start = UInt(bitPattern: baseAddress) + UInt(elements.lowerBound * stride)
-        let end = UInt(bitPattern: baseAddress) + UInt(elements.upperBound * stride)
-        let page = UInt(pageBytes)
-        let low = advice.isDestructive ? (start + page - 1) / page * page : start / page * page
-        let high = advice.isDestructive ? end / page * page : (end + page - 1) / page * page
-        guard high > low else { return }
-        if case .failure(let error) = Kernel.madvise(UnsafeMutableRawPointer(bitPattern: low)!, Int(high - low), advice.code) {
-            throw .kernel(call: "madvise(\(advice))", errno: error.code,
-                          request: "advising \(high - low) B of \(backing.obtainedPageSize) pages")
-        }
+        let base = UInt(bitPattern: unsafe unsafeBaseAddress)
+        try advice.apply(
+            start: base + UInt(elements.lowerBound * stride), end: base + UInt(elements.upperBound * stride),
+            pageBytes: pageSize.byteCount, pageSize: backing.obtainedPageSize)
     }
 }

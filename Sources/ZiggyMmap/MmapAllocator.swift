@@ -4,20 +4,29 @@
 /// **Truth.** Every buffer's ``UnmanagedBuffer/backing`` says which page size it obtained and
 /// why it differs from the request, if it does; ``UnmanagedBuffer/pageSizeReport()`` checks it
 /// against `/proc/self/smaps`. Fallbacks are counted in ``mmapStatistics`` and reported through
-/// ``Options/onFallback``.
+/// `onFallback`.
 ///
-/// **Failure.** Allocation throws ``AllocationError`` — an empty hugetlb pool names the free
-/// pages per node and how to reserve more — and leaves nothing mapped, locked or counted.
-/// Population uses `MADV_POPULATE_WRITE`, so a shortage is an error rather than a SIGBUS; hugetlb
-/// mappings are never `MAP_NORESERVE`.
+/// **Failure.** Allocation throws ``MmapError`` — an empty hugetlb pool names the free pages per
+/// node and how to reserve more — and leaves nothing mapped, locked or counted. Population uses
+/// `MADV_POPULATE_WRITE`, so a shortage is an error rather than a SIGBUS; hugetlb mappings are
+/// never `MAP_NORESERVE`, and alignment slack is reserved as address space only, so a request
+/// needs exactly ⌈size / page⌉ huge pages whatever its alignment.
 ///
 /// **Zeroing.** Fresh anonymous mappings are zero-filled by the kernel, so `zeroed: true` costs
 /// nothing for them; only memory reused from the pool is cleared (with `memset`, and only when
 /// asked).
 ///
-/// Thread-safe: share one instance. Buffers may outlive the allocator (its pool is unmapped when
-/// the allocator goes; later frees unmap directly).
+/// **NUMA.** This allocator sets no memory policy; ``NumaAllocator`` does, with the checks that
+/// keep hugetlb pages on a node from raising SIGBUS.
+///
+/// Thread-safe: share one instance. Buffers may outlive the allocator: its pool is unmapped when
+/// the allocator goes, and later frees unmap directly, so no mapping outlives both its buffer and
+/// its allocator.
 public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
+    public typealias Failure = MmapError
+
+    public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
+
     /// How buffers are mapped.
     public struct Options: Sendable {
         /// The page size asked for.
@@ -26,7 +35,7 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
         public var fallback: FallbackPolicy
         /// How pages are faulted in before a buffer is returned.
         public var populate: PopulateMode
-        /// `mlock` the pages (fails with ``AllocationError/memoryLockLimit(byteCount:limit:errno:)``
+        /// `mlock` the pages (fails with ``MmapError/memoryLockLimit(byteCount:limit:errno:)``
         /// beyond `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`).
         public var lock: Bool
         /// Keep up to this many bytes of freed mappings to hand out again (0: no pool). Repeated
@@ -34,18 +43,16 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
         public var reusePoolBytes: Int
         /// Called (on the allocating thread) whenever a request is served with another page size.
         public var onFallback: (@Sendable (FallbackEvent) -> Void)?
-        /// The NUMA policy applied before first touch (set by `NumaAllocator`).
-        public var numaPolicy: NumaPolicy?
 
-        public init(pageSize: PageSize = .base, fallback: FallbackPolicy = .strict, populate: PopulateMode = .none,
-                    lock: Bool = false, reusePoolBytes: Int = 0, numaPolicy: NumaPolicy? = nil,
-                    onFallback: (@Sendable (FallbackEvent) -> Void)? = nil) {
+        public init(
+            pageSize: PageSize = .base, fallback: FallbackPolicy = .strict, populate: PopulateMode = .none,
+            lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+        ) {
             self.pageSize = pageSize
             self.fallback = fallback
             self.populate = populate
             self.lock = lock
             self.reusePoolBytes = reusePoolBytes
-            self.numaPolicy = numaPolicy
             self.onFallback = onFallback
         }
     }
@@ -54,14 +61,19 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
 
     /// An allocator mapping with `options`.
     public init(_ options: Options) {
-        engine = MappingEngine(options: options, backend: options.numaPolicy == nil ? .mmap : .numa)
+        engine = MappingEngine(options: options, placement: nil)
     }
 
     /// An allocator mapping `pageSize` pages (see ``Options`` for the other parameters).
-    public convenience init(pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
-                            populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0) {
-        self.init(Options(pageSize: pageSize, fallback: fallback, populate: populate, lock: lock,
-                          reusePoolBytes: reusePoolBytes))
+    public convenience init(
+        pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
+        populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
+        onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+    ) {
+        self.init(
+            Options(
+                pageSize: pageSize, fallback: fallback, populate: populate, lock: lock,
+                reusePoolBytes: reusePoolBytes, onFallback: onFallback))
     }
 
     deinit {
@@ -73,17 +85,78 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
 
     public var supportsIndividualDeallocation: Bool { true }
 
-    public var statistics: AllocationStatistics { engine.recorder.snapshot }
+    public var statistics: AllocationStatistics { engine.counters.allocation }
 
     /// Fallbacks, page sizes obtained, pool use and mapped bytes.
-    public var mmapStatistics: MmapStatistics { engine.statistics }
+    public var mmapStatistics: MmapStatistics { engine.mmapStatistics }
 
-    public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
+    public func allocateRaw(_ request: AllocationRequest) throws(MmapError) -> RawAllocation {
         try engine.allocate(request)
+    }
+
+    /// Resizes this allocator's own mappings (nil for other memory, which is then copied): base
+    /// and THP mappings with `mremap` — in place, or moved by the kernel without a copy;
+    /// allocators that populate grow in place only and populate the new pages — and hugetlb
+    /// mappings by unmapping tail pages when shrinking. Growing hugetlb is a new mapping plus a
+    /// copy: a strict allocator first checks that the pool holds the new pages while the old ones
+    /// are still in use and throws ``MmapError/hugePagesUnavailable(_:neededPages:detail:)``
+    /// saying so. The buffer keeps its page size, alignment, lock and NUMA policy (the kernel
+    /// keeps a mapping's policy for its grown pages); a resize counts as one free and one
+    /// allocation. Throws (leaving the buffer as it was) when the kernel has no memory or a lock
+    /// limit is reached. Thread-safe.
+    public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(MmapError) -> RawAllocation? {
+        try engine.resize(allocation, to: request)
     }
 
     /// Unmaps every mapping the reuse pool holds.
     public func drainPool() {
         engine.drainPool()
+    }
+}
+
+/// What an allocator does when the page size asked for cannot be had.
+public enum FallbackPolicy: Sendable, Hashable, CustomStringConvertible {
+    /// Throw: no other page size is acceptable.
+    case strict
+    /// Try these page sizes, in order, after the requested one.
+    case fallback(to: [PageSize])
+    /// Try each smaller kind in turn: 1 GiB → 2 MiB → THP → base.
+    case anySmaller
+
+    /// The page sizes to try for `requested`, requested first.
+    public func chain(for requested: PageSize) -> [PageSize] {
+        switch self {
+        case .strict:
+            return [requested]
+        case .fallback(let sizes):
+            var chain = [requested]
+            for size in sizes where !chain.contains(size) { chain.append(size) }
+            return chain
+        case .anySmaller:
+            let order: [PageSize] = [.huge1GiB, .huge2MiB, .transparentHuge, .base]
+            return Array(order.drop(while: { $0 != requested }))
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .strict: return "strict"
+        case .fallback(let sizes): return "fallback to " + sizes.map(\.description).joined(separator: " → ")
+        case .anySmaller: return "any smaller page size"
+        }
+    }
+}
+
+/// A request served with another page size than asked for, as reported to
+/// `MmapAllocator.Options.onFallback`.
+public struct FallbackEvent: Sendable, Hashable, CustomStringConvertible {
+    public let requested: PageSize
+    public let obtained: PageSize
+    public let byteCount: Int
+    /// Why each page size tried before `obtained` failed, in order.
+    public let reasons: [String]
+
+    public var description: String {
+        "\(byteCount) B: asked \(requested), got \(obtained) — " + reasons.joined(separator: "; ")
     }
 }

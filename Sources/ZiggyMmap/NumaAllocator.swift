@@ -1,4 +1,4 @@
-import Glibc
+import ZiggyKernel
 
 /// Mapped buffers whose pages follow a NUMA policy — bound to nodes, preferring a node,
 /// interleaved, or local — with any page size, fallback and population mode of ``MmapAllocator``.
@@ -10,77 +10,109 @@ import Glibc
 ///
 /// **Huge pages on a node.** hugetlb pools are global but pages live on nodes: binding a hugetlb
 /// mapping to a node whose pool is empty would SIGBUS on first touch. This allocator checks the
-/// node's free pages first and always populates hugetlb mappings under a bind or preferred
-/// policy, so a shortage is a typed error naming the node and its free pages.
+/// node's free pages first and always populates hugetlb mappings under a policy that names
+/// nodes, so a shortage is a typed error naming the node and its free pages.
 ///
-/// **Population.** `.parallel(threads:)` runs its threads on the CPUs of the policy's nodes
-/// (where the nodes have CPUs), so first-touch work happens next to the memory.
+/// **Population.** `.parallel(threads:)` runs its threads on the CPUs of the policy's nodes that
+/// the allocating thread may use — never outside the affinity it inherited (a launcher's
+/// `--bind-to`, `taskset`, a cgroup cpuset) — so first-touch work happens next to the memory.
 ///
 /// **One node.** On a single-node host every policy over node 0 works and means local memory.
 ///
-/// Thread-safe. Throws ``AllocationError/unknownNode(_:available:)`` at construction for nodes
-/// without memory, and ``AllocationError/numaUnavailable(_:)`` when the kernel lacks a mode.
+/// Thread-safe. Construction throws ``MmapError/unknownNode(_:available:)`` for a node that does
+/// not exist or has no memory (negative numbers included), ``MmapError/invalidPolicy(_:reason:)``
+/// for a policy that names no node, and ``MmapError/numaUnavailable(_:)`` when the kernel lacks
+/// NUMA or the mode.
 public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
-    /// The policy asked for.
+    public typealias Failure = MmapError
+
+    public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
+
+    /// The policy asked for; for a blocked allocator (``init(blockedFor:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``),
+    /// `bind` over the nodes its blocks go to — each block is bound to one of them.
     public let policy: NumaPolicy
     let engine: MappingEngine
 
     /// An allocator placing pages by `policy`. See ``MmapAllocator/Options`` for the rest.
-    public init(policy: NumaPolicy, pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
-                populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
-                onFallback: (@Sendable (FallbackEvent) -> Void)? = nil) throws(AllocationError) {
+    public init(
+        policy: NumaPolicy, pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
+        populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
+        onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+    ) throws(MmapError) {
         let topology = NumaTopology.current()
-        try topology.validate(policy.nodes)
-        if case .weightedInterleave = policy, Kernel.listDirectory("/sys/kernel/mm/mempolicy/weighted_interleave").isEmpty {
-            throw .numaUnavailable("weighted interleave needs Linux 6.9+ (/sys/kernel/mm/mempolicy/weighted_interleave is missing)")
-        }
-        if policy != .default && policy != .local && !topology.isNumaAvailable {
-            throw .numaUnavailable("numa_available() failed: the kernel was built without NUMA or it is disabled (numa=off)")
-        }
+        try Self.validate(policy, topology)
         self.policy = policy
         // A hugetlb page faulted under a policy whose nodes have no free page raises SIGBUS;
         // populating with MADV_POPULATE_WRITE reports it as an error instead.
         var populateMode = populate
-        let chain = fallback.chain(for: pageSize)
-        if chain.contains(where: \.isHugeTLB), populate == .none, Self.restrictsNodes(policy) {
+        if fallback.chain(for: pageSize).contains(where: \.isHugeTLB), populate == .none, policy.needsNodes {
             populateMode = .kernel
         }
-        let cpus = policy.nodes.flatMap { topology.node($0)?.cpus ?? [] }
-        let options = MmapAllocator.Options(pageSize: pageSize, fallback: fallback, populate: populateMode, lock: lock,
-                                            reusePoolBytes: reusePoolBytes, numaPolicy: policy, onFallback: onFallback)
-        engine = MappingEngine(options: options, backend: .numa, populateCPUs: cpus.isEmpty ? nil : cpus,
-                               preMapCheck: { size, pages throws(AllocationError) in
-                                   try NumaAllocator.checkNodePool(policy: policy, size: size, pages: pages)
-                               })
+        let allowed = Set(AllowedCPUs.current() ?? [])
+        let cpus = policy.nodes.flatMap { topology.node($0)?.cpus ?? [] }.filter(allowed.contains)
+        var poolNodes: NodeSet = []
+        if case .bind(let nodes) = policy { poolNodes = nodes }
+        let options = MmapAllocator.Options(
+            pageSize: pageSize, fallback: fallback, populate: populateMode, lock: lock,
+            reusePoolBytes: reusePoolBytes, onFallback: onFallback)
+        engine = MappingEngine(
+            options: options,
+            placement: Placement(
+                policy: policy, populateCPUs: cpus.isEmpty ? nil : cpus, poolNodes: poolNodes))
+    }
+
+    /// An allocator of blocked buffers for `team` (Chapel's Block distribution): each buffer is cut
+    /// by the team's static schedule (``TeamSchedule``) into contiguous parts on page boundaries of
+    /// the page size obtained; each part is bound (`mbind`) to its node — member k's node, or with
+    /// `memoryNodes` one of those nodes, a node without CPUs worked by the members of the nearest
+    /// node — and populated (`MADV_POPULATE_WRITE`) by the member that will use it, so placement and
+    /// work agree by construction. With hugetlb pages every block's node must hold that block's
+    /// pages before anything is mapped (a typed error naming the node otherwise, never a SIGBUS).
+    /// ``Team/forEachChunk(of:_:)`` hands each member exactly its parts.
+    ///
+    /// `populate: .none` leaves the first touch to the members (for base pages; hugetlb blocks are
+    /// always populated). The buffer's ``MappingDetails/blocks`` and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
+    /// show where each block is.
+    public init(
+        blockedFor team: Team, memoryNodes: NodeSet? = nil, pageSize: PageSize = .base,
+        fallback: FallbackPolicy = .strict, populate: PopulateMode = .parallel(threads: Int.max),
+        lock: Bool = false, reusePoolBytes: Int = 0,
+        onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+    ) throws(MmapError) {
+        let topology = NumaTopology.current()
+        let nodes = memoryNodes ?? team.nodes
+        try Self.validate(.bind(nodes), topology)
+        policy = .bind(nodes)
+        var populateMode = populate
+        if fallback.chain(for: pageSize).contains(where: \.isHugeTLB) || populate == .kernel {
+            populateMode = .parallel(threads: team.count)
+        }
+        let options = MmapAllocator.Options(
+            pageSize: pageSize, fallback: fallback, populate: populateMode, lock: lock,
+            reusePoolBytes: reusePoolBytes, onFallback: onFallback)
+        engine = MappingEngine(options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes))
     }
 
     deinit {
         engine.close()
     }
 
-    /// Policies under which a page can only come from named nodes (or prefers them strongly
-    /// enough that hugetlb faults are refused elsewhere).
-    static func restrictsNodes(_ policy: NumaPolicy) -> Bool {
-        switch policy {
-        case .bind, .preferred, .preferredMany, .interleave, .weightedInterleave: return true
-        case .default, .local: return false
+    /// Every node must exist and have memory; policies that name nodes must name at least one;
+    /// the kernel must offer the mode.
+    static func validate(_ policy: NumaPolicy, _ topology: NumaTopology) throws(MmapError) {
+        if policy.needsNodes && policy.nodes.isEmpty {
+            throw .invalidPolicy(
+                policy,
+                reason: "it names no node; name at least one of the nodes with memory ("
+                    + "\(topology.nodesWithMemory))")
         }
-    }
-
-    /// Before mapping hugetlb pages under `bind`, make sure the nodes have them free (one sysfs
-    /// read per node; the full pool is read only to explain a shortage).
-    static func checkNodePool(policy: NumaPolicy, size: PageSize, pages: Int) throws(AllocationError) {
-        guard size.isHugeTLB, case .bind(let nodes) = policy else { return }
-        var free = 0
-        for node in nodes {
-            guard let count = HugePagePool.freePages(size, node: node) else { return }
-            free += count
+        try topology.validate(policy.nodes)
+        if case .weightedInterleave = policy, Kernel.listDirectory("/sys/kernel/mm/mempolicy/weighted_interleave").isEmpty {
+            throw .numaUnavailable("weighted interleave needs Linux 6.9+ (/sys/kernel/mm/mempolicy/weighted_interleave is missing)")
         }
-        guard free < pages, let pool = HugePagePool.read(size) else { return }
-        let perNode = pool.nodes.map { "node \($0.node): \($0.free) free" }.joined(separator: ", ")
-        let target = nodes.count == 1 ? "node \(nodes.first!)" : "nodes \(nodes)"
-        throw .hugePagesUnavailable(size, neededPages: pages, detail:
-            "\(free) free on \(target) (\(perNode)). " + pool.shortageAdvice(needed: pages - free, node: nodes.count == 1 ? nodes.first : nil))
+        if policy.needsNodes && !topology.isNumaAvailable {
+            throw .numaUnavailable("numa_available() failed: the kernel was built without NUMA or it is disabled (numa=off)")
+        }
     }
 
     /// The options buffers are mapped with (population may be raised to `.kernel`, see above).
@@ -88,13 +120,30 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
 
     public var supportsIndividualDeallocation: Bool { true }
 
-    public var statistics: AllocationStatistics { engine.recorder.snapshot }
+    public var statistics: AllocationStatistics { engine.counters.allocation }
 
     /// Fallbacks, page sizes obtained, pool use and mapped bytes.
-    public var mmapStatistics: MmapStatistics { engine.statistics }
+    public var mmapStatistics: MmapStatistics { engine.mmapStatistics }
 
-    public func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
+    public func allocateRaw(_ request: AllocationRequest) throws(MmapError) -> RawAllocation {
         try engine.allocate(request)
+    }
+
+    /// Resizes this allocator's own mappings (nil for other memory, which is then copied): base
+    /// and THP mappings with `mremap` — in place, or moved by the kernel without a copy;
+    /// allocators that populate grow in place only and populate the new pages — and hugetlb
+    /// mappings by unmapping tail pages when shrinking. Growing hugetlb is a new mapping plus a
+    /// copy: a strict allocator first checks that the pool holds the new pages while the old ones
+    /// are still in use and throws ``MmapError/hugePagesUnavailable(_:neededPages:detail:)``
+    /// saying so. The buffer keeps its page size, alignment, lock and NUMA policy (the kernel
+    /// keeps a mapping's policy for its grown pages); a resize counts as one free and one
+    /// allocation. Throws (leaving the buffer as it was) when the kernel has no memory or a lock
+    /// limit is reached. Thread-safe.
+    ///
+    /// Blocked buffers (one mapping part per node) are never remapped: resizing allocates a new
+    /// blocked buffer of the new size and copies.
+    public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(MmapError) -> RawAllocation? {
+        try engine.resize(allocation, to: request)
     }
 
     /// Unmaps every mapping the reuse pool holds.

@@ -1,4 +1,4 @@
-import CNuma
+import ZiggyKernel
 
 /// The host's NUMA layout: nodes with their CPUs, memory, hugetlb pages and distances.
 ///
@@ -35,8 +35,26 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
 
     /// Online nodes, ascending.
     public let nodes: [Node]
-    /// Whether libnuma and the kernel support NUMA calls (`numa_available() >= 0`).
+    /// Whether the kernel implements the NUMA system calls (what libnuma's `numa_available()` asks).
     public let isNumaAvailable: Bool
+    /// The CPUs the calling thread may run on when the topology was read (`sched_getaffinity`:
+    /// what `taskset`, a cgroup cpuset or a launcher's `--bind-to` left it), ascending.
+    public let allowedCPUs: [Int]
+    /// The nodes this process may allocate memory on (`Mems_allowed_list` in `/proc/self/status`:
+    /// a cgroup cpuset or `numactl --membind`); every node when the kernel does not say.
+    public let allowedNodes: NodeSet
+
+    /// Nodes with at least one CPU this thread may run on.
+    public var nodesWithAllowedCPUs: NodeSet {
+        let allowed = Set(allowedCPUs)
+        return NodeSet(nodes.filter { $0.cpus.contains(where: allowed.contains) }.map(\.id))
+    }
+
+    /// Whether the process runs restricted to part of the machine (fewer CPUs or memory nodes than
+    /// the host has).
+    public var isRestricted: Bool {
+        allowedCPUs.count < nodes.reduce(0) { $0 + $1.cpus.count } || !nodeIDs.isSubset(of: allowedNodes)
+    }
 
     /// The node ids.
     public var nodeIDs: NodeSet { NodeSet(nodes.map(\.id)) }
@@ -56,13 +74,14 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         "\(nodes.count) NUMA node(s)\(isNumaAvailable ? "" : " (NUMA unavailable)"):\n"
             + nodes.map { "  \($0)" }.joined(separator: "\n")
+            + (isRestricted ? "\n  allowed: cpus \(NodeSet(allowedCPUs)), memory on nodes \(allowedNodes)" : "")
     }
 
     /// The topology now.
     public static func current() -> NumaTopology {
         let root = "/sys/devices/system/node"
         let online = Kernel.readText("\(root)/online").flatMap { NodeSet(parsing: $0) } ?? NodeSet([0])
-        let available = Libnuma.isAvailable
+        let available = Self.kernelHasNuma
         var nodes: [Node] = []
         for id in online {
             let path = "\(root)/node\(id)"
@@ -71,21 +90,26 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
             var huge: [PageSize: HugePageCount] = [:]
             for size in [PageSize.huge2MiB, .huge1GiB] {
                 if let total = HugePagePool.nodePath(size, node: id, "nr_hugepages").flatMap(Kernel.readInt),
-                   let free = HugePagePool.nodePath(size, node: id, "free_hugepages").flatMap(Kernel.readInt) {
+                    let free = HugePagePool.nodePath(size, node: id, "free_hugepages").flatMap(Kernel.readInt)
+                {
                     huge[size] = HugePageCount(total: total, free: free)
                 }
             }
             let distances = (Kernel.readText("\(path)/distance") ?? "").split(separator: " ")
                 .compactMap { Int($0.trimmingWhitespace) }
-            nodes.append(Node(id: id, cpus: cpus, memoryTotal: meminfoValue(meminfo, "MemTotal"),
-                              memoryFree: meminfoValue(meminfo, "MemFree"), hugePages: huge, distances: distances))
+            nodes.append(
+                Node(
+                    id: id, cpus: cpus, memoryTotal: meminfoValue(meminfo, "MemTotal"),
+                    memoryFree: meminfoValue(meminfo, "MemFree"), hugePages: huge, distances: distances))
         }
         if nodes.isEmpty {
             // No sysfs node directory (NUMA compiled out): one node with every CPU.
             let cpus = (try? Kernel.getAffinity().get()) ?? [0]
             nodes = [Node(id: 0, cpus: cpus, memoryTotal: 0, memoryFree: 0, hugePages: [:], distances: [10])]
         }
-        return NumaTopology(nodes: nodes, isNumaAvailable: available)
+        let affinity = AllowedCPUs.current() ?? nodes.flatMap(\.cpus)
+        let mems = Kernel.processStatusField("Mems_allowed_list").flatMap { NodeSet(parsing: $0) } ?? NodeSet(nodes.map(\.id))
+        return NumaTopology(nodes: nodes, isNumaAvailable: available, allowedCPUs: affinity.sorted(), allowedNodes: mems)
     }
 
     /// "Node 0 MemTotal:  4942036 kB" → bytes.
@@ -93,16 +117,17 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
         for line in text.split(separator: "\n") where line.contains(" \(key):") {
             let fields = line.split(separator: " ")
             if let index = fields.firstIndex(where: { $0 == "\(key):" }), index + 1 < fields.count,
-               let kB = Int(fields[index + 1]) {
+                let kB = Int(fields[index + 1])
+            {
                 return kB * 1024
             }
         }
         return 0
     }
 
-    /// Throws ``AllocationError/unknownNode(_:available:)`` for nodes that do not exist or have no
-    /// memory.
-    func validate(_ nodes: NodeSet) throws(AllocationError) {
+    /// Throws ``MmapError/unknownNode(_:available:)`` for nodes that do not exist or have no
+    /// memory (negative numbers included).
+    func validate(_ nodes: NodeSet) throws(MmapError) {
         let targets = nodesWithMemory
         for node in nodes where !targets.contains(node) {
             throw .unknownNode(node, available: targets)
@@ -110,16 +135,13 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// libnuma, where the library uses it directly.
-enum Libnuma {
-    /// `numa_available() >= 0`, asked once.
-    static let isAvailable: Bool = numa_available() >= 0
-
-    /// libnuma's view of the distance between two nodes (0 when unknown or unavailable).
-    static func distance(_ a: Int, _ b: Int) -> Int {
-        isAvailable ? Int(numa_distance(Int32(a), Int32(b))) : 0
+extension NumaTopology {
+    /// Whether the kernel implements the NUMA system calls — what libnuma's `numa_available()`
+    /// asks, through the seam (`get_mempolicy` fails with ENOSYS on kernels built without NUMA).
+    static var kernelHasNuma: Bool {
+        if case .failure(let error) = Kernel.getMempolicy(address: nil, maskWords: 16), error == .noFunction {
+            return false
+        }
+        return true
     }
-
-    /// libnuma's highest node number (-1 when unavailable).
-    static var maxNode: Int { isAvailable ? Int(numa_max_node()) : -1 }
 }

@@ -1,3 +1,5 @@
+import ZiggyKernel
+
 /// The page sizes really backing a range of memory, from `/proc/self/smaps`: how a user (and
 /// every test) checks that "2 MiB pages" is true.
 public struct PageSizeReport: Sendable, Hashable, CustomStringConvertible {
@@ -62,54 +64,49 @@ public struct PageSizeReport: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads `/proc/self/smaps` for `[address, address + byteCount)`.
+    /// Any range is accepted: a byte count below 1 measures the byte at `address`, one running past
+    /// the end of the address space is clipped, and only the parts the kernel has mapped are asked
+    /// about (so the address of an empty buffer gives an empty report).
     public static func measure(address: UnsafeRawPointer, byteCount: Int) -> PageSizeReport {
         let start = UInt(bitPattern: address)
-        let end = start + UInt(max(byteCount, 1))
+        let (sum, overflow) = start.addingReportingOverflow(UInt(max(byteCount, 1)))
+        let end = overflow ? UInt.max : sum
+        guard let bytes = Kernel.readBytes("/proc/self/smaps") else {
+            return PageSizeReport(regions: [], rangeResidentBytes: nil)
+        }
+        let regions = SmapsParser(start: start, end: end).regions(in: bytes)
+        return PageSizeReport(
+            regions: regions, rangeResidentBytes: regions.isEmpty ? nil : residentBytesInRange(regions, start, end))
+    }
+}
+
+extension PageSizeReport {
+    /// Resident bytes of `[start, end)` within the mapped `regions` (`mincore`, 1 GiB at a time, so
+    /// the vector stays small); nil when mincore could not be asked.
+    static func residentBytesInRange(_ regions: [Region], _ start: UInt, _ end: UInt) -> Int? {
         let page = UInt(PageSize.basePageByteCount)
-        let alignedStart = start / page * page
-        let resident = try? Kernel.residentPages(UnsafeMutableRawPointer(bitPattern: alignedStart)!,
-                                                Int(end - alignedStart)).get()
-        let residentBytes = resident.map { $0 * PageSize.basePageByteCount }
-        guard let text = Kernel.readText("/proc/self/smaps") else {
-            return PageSizeReport(regions: [], rangeResidentBytes: residentBytes)
-        }
-        var regions: [Region] = []
-        var current: (start: UInt, end: UInt)?
-        var fields: [Substring: Int] = [:]
-        var advised = false
-
-        func flush() {
-            guard let vma = current, vma.start < end, vma.end > start else { return }
-            regions.append(Region(
-                start: vma.start, end: vma.end, kernelPageSize: (fields["KernelPageSize"] ?? 4) * 1024,
-                residentBytes: (fields["Rss"] ?? 0) * 1024, anonHugeBytes: (fields["AnonHugePages"] ?? 0) * 1024,
-                hugetlbBytes: ((fields["Private_Hugetlb"] ?? 0) + (fields["Shared_Hugetlb"] ?? 0)) * 1024,
-                lockedBytes: (fields["Locked"] ?? 0) * 1024, advisedHuge: advised, extendsBeyondRange: vma.start < start || vma.end > end,
-                overlapBytes: Int(min(vma.end, end) - max(vma.start, start))))
-        }
-
-        for line in text.split(separator: "\n") {
-            if let colon = line.firstIndex(of: ":"), !line[line.startIndex..<colon].contains("-") {
-                let key = line[line.startIndex..<colon]
-                if key == "VmFlags" {
-                    advised = line[colon...].split(separator: " ").contains("hg")
-                } else if let value = Int(line[line.index(after: colon)...].split(separator: " ").first ?? "") {
-                    fields[key] = value
-                }
+        let window = UInt(1 << 30)
+        var total = 0
+        for region in regions {
+            // A mapping wholly inside the range: smaps already counts it (Rss, and hugetlb pages,
+            // which Rss leaves out). mincore is asked only about mappings the range cuts — asking
+            // it about every mapping of a range up to Int.max walked ASan's terabytes of shadow
+            // 1 GiB at a time (minutes).
+            if !region.extendsBeyondRange {
+                total += max(region.residentBytes, region.hugetlbBytes)
                 continue
             }
-            // A VMA header: "start-end perms offset dev inode [path]".
-            guard let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
-                  let low = UInt(line[line.startIndex..<dash], radix: 16),
-                  let high = UInt(line[line.index(after: dash)..<space], radix: 16)
-            else { continue }
-            flush()
-            current = (low, high)
-            fields = [:]
-            advised = false
+            var low = max(region.start, start) / page * page
+            let high = min(region.end, end)
+            while low < high {
+                let length = min(window, high - low)
+                guard case .success(let vector) = Kernel.mincore(UnsafeMutableRawPointer(bitPattern: low)!, Int(length))
+                else { return nil }
+                total += vector.reduce(0) { $0 + Int($1 & 1) } * Int(page)
+                low += length
+            }
         }
-        flush()
-        return PageSizeReport(regions: regions, rangeResidentBytes: regions.isEmpty ? nil : residentBytes)
+        return total
     }
 }
 
@@ -117,9 +114,9 @@ extension UnmanagedBuffer {
     /// The page sizes really backing this buffer now, from `/proc/self/smaps` (for mapped
     /// buffers, over the whole mapping including rounding).
     public func pageSizeReport() -> PageSizeReport {
-        if let mapping = MappingRecord.of(self) {
+        if let mapping = MappingRecord.of(self)?.mapping {
             return PageSizeReport.measure(address: mapping.base, byteCount: mapping.length)
         }
-        return PageSizeReport.measure(address: baseAddress, byteCount: byteCount)
+        return PageSizeReport.measure(address: unsafe unsafeBaseAddress, byteCount: byteCount)
     }
 }

@@ -1,3 +1,6 @@
+import Glibc
+import ZiggyKernel
+
 /// Where a buffer's pages are: how many sit on each NUMA node, asked of the kernel with
 /// `move_pages` in query mode (nothing moves).
 public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
@@ -8,7 +11,9 @@ public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
     public let notPresent: Int
     /// Pages the kernel could not report, by `errno`.
     public let errors: [Int32: Int]
-    /// The step between queried addresses: the page size the buffer obtained.
+    /// The step between queried addresses: the hugetlb page size for hugetlb buffers, base pages
+    /// for all others — transparent huge pages included, since the kernel may split them, so a
+    /// THP buffer's count is in 4 KiB units (``UnmanagedBuffer/pageSizeReport()`` tells THP apart).
     public let pageSize: PageSize
     /// Pages the buffer spans.
     public let totalPages: Int
@@ -37,19 +42,20 @@ public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension UnmanagedBuffer {
-    /// Where this buffer's pages are now, per NUMA node — for buffers from every allocator.
-    ///
-    /// Steps by the page size the buffer obtained (hugetlb buffers: one query per huge page).
-    /// Buffers of more than `maximumSamples` pages are sampled (one page per equal slice, at a
-    /// jittered offset); the report says so.
-    public func placement(maximumSamples: Int = 1 << 18) throws(AllocationError) -> PlacementReport {
-        guard maximumSamples > 0 else { throw .invalidArgument("placement: maximumSamples must be positive") }
-        let mapping = MappingRecord.of(self)
-        let pageSize: PageSize = mapping.map { $0.obtained.isHugeTLB ? $0.obtained : .base } ?? .base
+extension PlacementReport {
+    /// Where the pages of `[address, address + byteCount)` are now, stepping by `pageSize`
+    /// (`move_pages` in query mode; nothing moves). More than `maximumSamples` pages are sampled:
+    /// one page from each of that many equal slices, at a jittered offset.
+    static func measure(
+        address: UnsafeRawPointer, byteCount: Int, pageSize: PageSize,
+        maximumSamples: Int
+    ) throws(MmapError) -> PlacementReport {
+        guard maximumSamples > 0 else {
+            throw .invalidArgument("placement: maximumSamples is \(maximumSamples); it must be at least 1")
+        }
         let step = UInt(pageSize.byteCount)
-        let start = UInt(bitPattern: baseAddress) / step * step
-        let end = UInt(bitPattern: baseAddress) + UInt(byteCount)
+        let start = UInt(bitPattern: address) / step * step
+        let end = UInt(bitPattern: address) + UInt(byteCount)
         let totalPages = byteCount == 0 ? 0 : Int((end - start + step - 1) / step)
         let queried = min(totalPages, maximumSamples)
         var perNode: [Int: Int] = [:]
@@ -58,17 +64,21 @@ extension UnmanagedBuffer {
         var batch: [UnsafeMutableRawPointer?] = []
         batch.reserveCapacity(min(queried, 4096))
 
-        func flush() throws(AllocationError) {
+        func flush() throws(MmapError) {
             guard !batch.isEmpty else { return }
             switch Kernel.queryPageNodes(batch) {
             case .success(let status):
                 for value in status {
-                    if value >= 0 { perNode[Int(value), default: 0] += 1 }
-                    else if value == -ENOENT_CODE || value == -EFAULT_CODE { notPresent += 1 }
-                    else { errors[-value, default: 0] += 1 }
+                    if value >= 0 {
+                        perNode[Int(value), default: 0] += 1
+                    } else if value == -ENOENT || value == -EFAULT {
+                        notPresent += 1
+                    } else {
+                        errors[-value, default: 0] += 1
+                    }
                 }
             case .failure(let error):
-                throw .kernel(call: "move_pages", errno: error.code, request: "querying the nodes of \(batch.count) pages")
+                throw .kernel(call: "move_pages", errno: error, request: "querying the nodes of \(batch.count) pages")
             }
             batch.removeAll(keepingCapacity: true)
         }
@@ -89,11 +99,33 @@ extension UnmanagedBuffer {
             if batch.count == 4096 { try flush() }
         }
         try flush()
-        return PlacementReport(pagesPerNode: perNode, notPresent: notPresent, errors: errors, pageSize: pageSize,
-                               totalPages: totalPages, queriedPages: queried)
+        return PlacementReport(
+            pagesPerNode: perNode, notPresent: notPresent, errors: errors, pageSize: pageSize,
+            totalPages: totalPages, queriedPages: queried)
     }
 }
 
-import Glibc
-let ENOENT_CODE: Int32 = ENOENT
-let EFAULT_CODE: Int32 = EFAULT
+extension UnmanagedBuffer {
+    /// Where this buffer's pages are now, per NUMA node — for buffers from every allocator.
+    ///
+    /// Steps by the page size the buffer obtained (hugetlb buffers: one query per huge page).
+    /// Buffers of more than `maximumSamples` pages are sampled (one page per equal slice, at a
+    /// jittered offset); the report says so. Throws ``MmapError/invalidArgument(_:)`` for
+    /// `maximumSamples` below 1 and ``MmapError/kernel(call:errno:request:)`` when `move_pages` fails.
+    public func placement(maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
+        try placement(elements: indices, maximumSamples: maximumSamples)
+    }
+
+    /// Where the pages holding `elements` are now, per NUMA node (a part of a blocked buffer, for
+    /// example); throws ``MmapError/invalidArgument(_:)`` for a range outside the buffer.
+    public func placement(elements: Range<Int>, maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
+        guard elements.lowerBound >= 0, elements.upperBound <= count else {
+            throw .invalidArgument("placement: range \(elements) is outside 0..<\(count)")
+        }
+        let obtained = MappingRecord.of(self)?.mapping.obtained
+        let stride = MemoryLayout<Element>.stride
+        return try PlacementReport.measure(
+            address: unsafe UnsafeRawPointer(unsafeBaseAddress + elements.lowerBound), byteCount: elements.count * stride,
+            pageSize: obtained.map { $0.isHugeTLB ? $0 : .base } ?? .base, maximumSamples: maximumSamples)
+    }
+}

@@ -1,3 +1,5 @@
+import ZiggyKernel
+
 /// The kernel's transparent huge page (THP) settings, from `/sys/kernel/mm/transparent_hugepage`.
 public struct TransparentHugePages: Sendable, Hashable, CustomStringConvertible {
     /// `enabled`: when anonymous memory may be backed by THP.

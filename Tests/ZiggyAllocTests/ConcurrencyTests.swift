@@ -1,6 +1,7 @@
 import Testing
-import ZiggySupport
 import ZiggyAlloc
+import ZiggyKernel
+import ZiggySupport
 
 @Suite("Concurrency")
 struct ConcurrencyTests {

@@ -1,5 +1,6 @@
 import Testing
 import ZiggyAlloc
+import ZiggyKernel
 
 final class Transcript: Sendable {
     let text = Locked("")
@@ -38,10 +39,10 @@ struct CtxAndDeferScopeTests {
         let order = Locked<[String]>([])
         let ctx = Ctx(allocator: DebugMemoryAllocator("Defer", wrapping: SystemMemoryAllocator(), onLeak: .throw))
         do {
-            var scope = DeferScope()
-            let first = try ctx.allocate(Int.self, count: 1, deferringTo: &scope)
+            let scope = DeferScope()
+            let first = try ctx.allocate(Int.self, count: 1, deferringTo: scope)
             scope.defer { order.withLock { $0.append("after first: live \(ctx.allocator.statistics.liveAllocations)") } }
-            let second = try ctx.allocate(Double.self, count: 1, deferringTo: &scope)
+            let second = try ctx.allocate(Double.self, count: 1, deferringTo: scope)
             scope.defer { order.withLock { $0.append("custom cleanup: live \(ctx.allocator.statistics.liveAllocations)") } }
             first[0] = 1
             second[0] = 2
@@ -75,7 +76,7 @@ struct CtxAndDeferScopeTests {
     func localDeferOnThrow() {
         let log = Locked<[String]>([])
         func work() throws {
-            var scope = DeferScope()
+            let scope = DeferScope()
             scope.defer { log.withLock { $0.append("cleanup") } }
             throw Failure()
         }

@@ -1,9 +1,10 @@
 import Glibc
 import Testing
 import ZiggyAlloc
+import ZiggyKernel
 
 /// A user-written allocator: fixed-size blocks carved from one slab, recycled through a free list.
-/// It shows the whole custom-allocator surface: the byte primitive, a ``BufferOwner`` that takes
+/// It shows the whole custom-allocator surface: the byte primitive `allocateRaw`, a ``BufferOwner`` that takes
 /// blocks back, ``StatisticsRecorder`` for exact counters, and a truthful ``BufferBacking``.
 final class BlockPoolAllocator: BufferOwner, UnmanagedMemoryAllocator, @unchecked Sendable {
     let blockSize: Int
@@ -24,18 +25,17 @@ final class BlockPoolAllocator: BufferOwner, UnmanagedMemoryAllocator, @unchecke
     var supportsIndividualDeallocation: Bool { true }
     var statistics: AllocationStatistics { recorder.snapshot }
 
-    func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
+    func allocateRaw(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
         guard request.byteCount <= blockSize, request.alignment <= 64 else {
             throw .invalidArgument("BlockPoolAllocator: \(request) does not fit a \(blockSize)-byte block")
         }
         guard let index = freeBlocks.withLock({ $0.popLast() }) else {
-            throw .outOfMemory(byteCount: request.byteCount, backend: "BlockPoolAllocator", errno: ENOMEM)
+            throw .outOfMemory(byteCount: request.byteCount, backend: "BlockPoolAllocator", errno: .noMemory)
         }
         let block = slab + index * blockSize
         if request.zeroed { memset(block, 0, request.byteCount) }
         recorder.recordAllocation(byteCount: request.byteCount)
-        return UnmanagedBuffer(unsafeBase: block.assumingMemoryBound(to: UInt8.self), count: request.byteCount,
-                               deallocator: .owner(self))
+        return RawAllocation(base: block, byteCount: request.byteCount, deallocator: .owner(self))
     }
 
     override func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {
@@ -74,7 +74,7 @@ struct CustomAllocatorTests {
         let pool = BlockPoolAllocator(blockSize: 64, blockCount: 1)
         #expect(throws: AllocationError.self) { _ = try pool.allocate(UInt8.self, count: 65) }
         let only = try pool.allocate(UInt8.self, count: 64)
-        #expect(throws: AllocationError.outOfMemory(byteCount: 8, backend: "BlockPoolAllocator", errno: ENOMEM)) {
+        #expect(throws: AllocationError.outOfMemory(byteCount: 8, backend: "BlockPoolAllocator", errno: .noMemory)) {
             _ = try pool.allocate(UInt8.self, count: 8)
         }
         _ = only.count
@@ -104,15 +104,14 @@ struct CustomAllocatorTests {
                 let base = SystemMemoryAllocator()
                 var supportsIndividualDeallocation: Bool { true }
                 var statistics: AllocationStatistics { base.statistics }
-                func allocateBytes(_ request: AllocationRequest) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
-                    let raw = try base.allocateBytes(request).unsafeDetach()
-                    return UnmanagedBuffer(unsafeBase: raw.base.assumingMemoryBound(to: UInt8.self),
-                                           count: raw.byteCount - 1, deallocator: raw.deallocator)
+                func allocateRaw(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
+                    let raw = try base.allocateRaw(request)
+                    return RawAllocation(base: raw.base, byteCount: raw.byteCount - 1, deallocator: raw.deallocator)
                 }
             }
             _ = try ShortAllocator().allocate(UInt32.self, count: 4).count
         }
         let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-        #expect(text.contains("ShortAllocator.allocateBytes returned 15 B"))
+        #expect(text.contains("ShortAllocator.allocateRaw returned 15 B"))
     }
 }

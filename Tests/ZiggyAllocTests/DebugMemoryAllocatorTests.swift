@@ -1,6 +1,7 @@
 import Logging
 import Testing
 import ZiggyAlloc
+import ZiggyKernel
 
 /// Collects log messages so tests can read what the debug allocator logged.
 final class CapturedLog: Sendable {
@@ -28,8 +29,9 @@ final class CapturedLog: Sendable {
 struct DebugMemoryAllocatorTests {
     @Test("the leak report names file, line and function of each unfreed allocation")
     func leakReportSites() throws {
-        let debug = DebugMemoryAllocator("Physics", wrapping: SystemMemoryAllocator(), onLeak: .log,
-                                         logger: CapturedLog().logger)
+        let debug = DebugMemoryAllocator(
+            "Physics", wrapping: SystemMemoryAllocator(), onLeak: .log,
+            logger: CapturedLog().logger)
         let kept = try debug.allocate(Float.self, count: 10); let keptLine = #line
         do {
             let freed = try debug.allocate(Int.self, count: 3)
@@ -131,7 +133,7 @@ struct DebugMemoryAllocatorTests {
         let debug = DebugMemoryAllocator("OverArena", wrapping: ScopedAllocator())
         var buffer = try debug.allocate(UInt8.self, count: 16)
         buffer.fill(with: 1)
-        let base = buffer.baseAddress
+        let base = buffer.unsafeBaseAddress
         buffer.free()
         #expect((0..<16).allSatisfy { base[$0] == 0xDB })
         let individual = debug.supportsIndividualDeallocation

@@ -1,5 +1,6 @@
 import Testing
 import ZiggyAlloc
+import ZiggyKernel
 
 @Suite("ScopedAllocator")
 struct ScopedAllocatorTests {
@@ -39,13 +40,13 @@ struct ScopedAllocatorTests {
             for i in 0..<200 {
                 let alignment = 1 << (i % 8 + 3)  // 8 … 1024
                 let buffer = try arena.allocate(UInt64.self, count: i + 1, alignment: alignment)
-                #expect(Int(bitPattern: buffer.baseAddress) % alignment == 0)
+                #expect(Int(bitPattern: buffer.unsafeBaseAddress) % alignment == 0)
                 total += buffer.byteCount
                 buffer.free()
             }
             let big = try arena.allocate(UInt8.self, count: 1 << 20)  // larger than a chunk
             let huge = try arena.allocate(UInt8.self, count: 64, alignment: 1 << 20)
-            #expect(Int(bitPattern: huge.baseAddress) % (1 << 20) == 0)
+            #expect(Int(bitPattern: huge.unsafeBaseAddress) % (1 << 20) == 0)
             #expect(arena.statistics.cumulativeBytes == total + (1 << 20) + 64)
             _ = (big.count, huge.count)
         }

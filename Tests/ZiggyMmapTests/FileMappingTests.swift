@@ -1,5 +1,7 @@
 import Glibc
 import Testing
+import ZiggyKernel
+
 @testable import ZiggyMmap
 
 @Suite("File mappings")
@@ -43,18 +45,18 @@ struct FileMappingTests {
 
     @Test("a missing file, a file too short, and a size that is not whole elements are typed errors")
     func errors() throws {
-        #expect(throws: AllocationError.fileUnavailable(path: "/nonexistent/ziggy", errno: ENOENT)) {
+        #expect(throws: MmapError.fileUnavailable(path: "/nonexistent/ziggy", errno: .noSuchFileOrDirectory)) {
             _ = try FileMapping.mapReadOnly("/nonexistent/ziggy", as: UInt8.self)
         }
         let file = TemporaryFile(bytes: Array(repeating: 1, count: 10))
-        #expect(throws: AllocationError.fileTooShort(path: file.path, fileSize: 10, required: 16)) {
+        #expect(throws: MmapError.fileTooShort(path: file.path, fileSize: 10, required: 16)) {
             _ = try FileMapping.mapReadOnly(file.path, as: UInt64.self, count: 2)
         }
-        #expect(throws: AllocationError.fileSizeNotMultiple(path: file.path, fileSize: 10, stride: 4)) {
+        #expect(throws: MmapError.fileSizeNotMultiple(path: file.path, fileSize: 10, stride: 4)) {
             _ = try FileMapping.mapReadOnly(file.path, as: UInt32.self)
         }
-        #expect(throws: AllocationError.self) { _ = try FileMapping.mapReadOnly(file.path, as: UInt32.self, offset: 3) }
-        #expect(throws: AllocationError.negativeCount(-1, element: "UInt8")) {
+        #expect(throws: MmapError.self) { _ = try FileMapping.mapReadOnly(file.path, as: UInt32.self, offset: 3) }
+        #expect(throws: MmapError.request(.negativeCount(-1, element: "UInt8"))) {
             _ = try FileMapping.mapReadOnly(file.path, as: UInt8.self, count: -1)
         }
         let empty = try FileMapping.mapReadOnly(file.path, as: UInt8.self, count: 0)
@@ -64,7 +66,7 @@ struct FileMappingTests {
     @Test("flush on memory that is not a read-write file mapping is refused")
     func flushRefused() throws {
         let buffer = try SystemMemoryAllocator().allocate(UInt8.self, count: 10)
-        #expect(throws: AllocationError.self) { try buffer.flush() }
+        #expect(throws: MmapError.self) { try buffer.flush() }
     }
 
     @Test("a file mapping is unmapped when its buffer ends")

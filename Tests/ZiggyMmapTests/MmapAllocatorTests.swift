@@ -1,5 +1,7 @@
 import Glibc
 import Testing
+import ZiggyKernel
+
 @testable import ZiggyMmap
 
 @Suite("MmapAllocator: base pages and THP")
@@ -29,7 +31,7 @@ struct MmapAllocatorTests {
     func unmappedAfterFree() throws {
         let allocator = MmapAllocator(pageSize: .base)
         let buffer = try allocator.allocate(UInt64.self, count: 3 * MiB / 8)
-        let start = UInt(bitPattern: buffer.baseAddress)
+        let start = UInt(bitPattern: buffer.unsafeBaseAddress)
         #expect(MapsSnapshot.take().covers(start, 3 * MiB))
         buffer.free()
         // Another test may map the same addresses right away; only check our own length is gone.
@@ -41,17 +43,18 @@ struct MmapAllocatorTests {
     func alignment(alignment: Int) throws {
         let allocator = MmapAllocator(pageSize: .base)
         let buffer = try allocator.allocate(Double.self, count: 1000, alignment: alignment)
-        #expect(Int(bitPattern: buffer.baseAddress) % alignment == 0)
+        #expect(Int(bitPattern: buffer.unsafeBaseAddress) % alignment == 0)
         #expect(buffer.backing.alignment >= alignment)
         #expect(allocator.mmapStatistics.mappedBytes == 8192)
     }
 
-    @Test("THP: a 2 MiB-aligned region advised MADV_HUGEPAGE, backed by huge pages once populated",
-          .enabled(if: TransparentHugePages.read().isUsable, "THP is disabled on this kernel"))
+    @Test(
+        "THP: a 2 MiB-aligned region advised MADV_HUGEPAGE, backed by huge pages once populated",
+        .enabled(if: TransparentHugePages.read().isUsable, "THP is disabled on this kernel"))
     func transparentHugePages() throws {
         let allocator = MmapAllocator(pageSize: .transparentHuge, populate: .kernel)
         let buffer = try allocator.allocate(UInt8.self, count: 64 * MiB)
-        #expect(Int(bitPattern: buffer.baseAddress) % (2 * MiB) == 0)
+        #expect(Int(bitPattern: buffer.unsafeBaseAddress) % (2 * MiB) == 0)
         let backing = buffer.backing
         #expect(backing.obtainedPageSize == .transparentHuge)
         #expect(backing.populate == .kernel)
@@ -81,7 +84,7 @@ struct MmapAllocatorTests {
     @Test("more than the machine can commit is outOfMemory, not a crash")
     func mmapOutOfMemory() {
         let allocator = MmapAllocator(pageSize: .base)
-        #expect(throws: AllocationError.outOfMemory(byteCount: 100 << 40, backend: "mmap (base 4 KiB)", errno: ENOMEM)) {
+        #expect(throws: MmapError.outOfMemory(byteCount: 100 << 40, backend: "mmap (base 4 KiB)", errno: .noMemory)) {
             _ = try allocator.allocate(UInt8.self, count: 100 << 40)
         }
         #expect(allocator.statistics == .zero)
@@ -96,7 +99,9 @@ struct MmapAllocatorTests {
         #expect(buffer.backing.populate == mode)
     }
 
-    @Test("mlock: locked pages are reported by backing and by smaps", .enabled(if: isRoot || Kernel.memlockLimit() >= 1 * MiB, "RLIMIT_MEMLOCK is below 1 MiB"))
+    @Test(
+        "mlock: locked pages are reported by backing and by smaps",
+        .enabled(if: isRoot || Kernel.memlockLimit() >= 1 * MiB, "RLIMIT_MEMLOCK is below 1 MiB"))
     func lock() throws {
         let allocator = MmapAllocator(pageSize: .base, lock: true)
         let buffer = try allocator.allocate(UInt8.self, count: 1 * MiB)
@@ -117,13 +122,13 @@ struct MmapAllocatorTests {
         #expect(buffer[3072] == 0xA5A5_A5A5)
         try buffer.advise(.free, elements: 3072..<4096)
         try buffer.advise(.sequential)
-        #expect(throws: AllocationError.self) { try buffer.advise(.willNeed, elements: 0..<(4 * 4096 + 1)) }
+        #expect(throws: MmapError.self) { try buffer.advise(.willNeed, elements: 0..<(4 * 4096 + 1)) }
     }
 
     @Test("advice on memory the allocator does not own page-wise is refused")
     func adviceOnMallocMemory() throws {
         var buffer = try SystemMemoryAllocator().allocate(UInt8.self, count: 1 * MiB)
-        let error = #expect(throws: AllocationError.self) { try buffer.advise(.dontNeed) }
+        let error = #expect(throws: MmapError.self) { try buffer.advise(.dontNeed) }
         #expect(error?.description.contains("advise needs a buffer from MmapAllocator") == true)
     }
 
@@ -132,11 +137,11 @@ struct MmapAllocatorTests {
         let allocator = MmapAllocator(pageSize: .base, reusePoolBytes: 8 * MiB)
         var first = try allocator.allocate(UInt8.self, count: 4 * MiB)
         first.fill(with: 0xEE)
-        let address = first.baseAddress
+        let address = first.unsafeBaseAddress
         first.free()
         #expect(allocator.mmapStatistics.pooledBytes == 4 * MiB)
         let second = try allocator.allocate(UInt8.self, count: 4 * MiB)
-        #expect(second.baseAddress == address)
+        #expect(second.unsafeBaseAddress == address)
         #expect(second.backing.isReused)
         #expect(second[0] == 0xEE)  // not zeroed unless asked
         second.free()
@@ -159,9 +164,10 @@ struct MmapAllocatorTests {
     @Test("a THP request that cannot be served falls back to base pages, counted and reported")
     func fallbackReported() throws {
         let events = Locked<[FallbackEvent]>([])
-        let allocator = MmapAllocator(MmapAllocator.Options(
-            pageSize: .transparentHuge, fallback: .anySmaller, onFallback: { event in events.withLock { $0.append(event) } }))
-        let plan = KernelFaultPlan.failing(.madvise, with: EINVAL, detailContains: "advice=14")
+        let allocator = MmapAllocator(
+            MmapAllocator.Options(
+                pageSize: .transparentHuge, fallback: .anySmaller, onFallback: { event in events.withLock { $0.append(event) } }))
+        let plan = KernelFaultPlan.failing(.madvise, with: Errno(rawValue: EINVAL), detailContains: "advice=14")
         let buffer = try Kernel.withFaults(plan) { try allocator.allocate(UInt8.self, count: 4 * MiB) }
         let backing = buffer.backing
         #expect(backing.requestedPageSize == .transparentHuge)
@@ -178,8 +184,8 @@ struct MmapAllocatorTests {
     @Test("strict THP with THP unavailable is an unsupportedPageSize error")
     func strictTHPFailure() {
         let allocator = MmapAllocator(pageSize: .transparentHuge, fallback: .strict)
-        let plan = KernelFaultPlan.failing(.madvise, with: EINVAL, detailContains: "advice=14")
-        let error = #expect(throws: AllocationError.self) {
+        let plan = KernelFaultPlan.failing(.madvise, with: Errno(rawValue: EINVAL), detailContains: "advice=14")
+        let error = #expect(throws: MmapError.self) {
             try Kernel.withFaults(plan) { _ = try allocator.allocate(UInt8.self, count: 4 * MiB) }
         }
         if case .unsupportedPageSize(.transparentHuge, _) = error {} else { Issue.record("got \(String(describing: error))") }

@@ -1,3 +1,6 @@
+import CNuma
+import ZiggyKernel
+
 @testable import ZiggyMmap
 
 /// An independent reading of where a mapping's pages are: `/proc/self/numa_maps` (the kernel's
@@ -12,7 +15,8 @@ struct NumaMapsEntry {
     static func containing(_ address: UnsafeRawPointer) -> NumaMapsEntry? {
         let target = UInt(bitPattern: address)
         guard let vma = MapsSnapshot.take().ranges.first(where: { $0.start <= target && target < $0.end }),
-              let text = Kernel.readText("/proc/self/numa_maps") else { return nil }
+            let text = Kernel.readText("/proc/self/numa_maps")
+        else { return nil }
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard let first = fields.first, UInt(first, radix: 16) == vma.start else { continue }
@@ -27,9 +31,23 @@ struct NumaMapsEntry {
                     pageKB = kb
                 }
             }
-            return NumaMapsEntry(start: vma.start, end: vma.end, policy: String(fields[1]), pagesPerNode: perNode,
-                                 kernelPageSizeKB: pageKB)
+            return NumaMapsEntry(
+                start: vma.start, end: vma.end, policy: String(fields[1]), pagesPerNode: perNode,
+                kernelPageSizeKB: pageKB)
         }
         return nil
     }
+}
+
+/// libnuma, as an independent check of the topology the library reads itself.
+enum Libnuma {
+    static let isAvailable: Bool = numa_available() >= 0
+
+    /// libnuma's view of the distance between two nodes (0 when unknown or unavailable).
+    static func distance(_ a: Int, _ b: Int) -> Int {
+        isAvailable ? Int(numa_distance(Int32(a), Int32(b))) : 0
+    }
+
+    /// libnuma's highest node number (-1 when unavailable).
+    static var maxNode: Int { isAvailable ? Int(numa_max_node()) : -1 }
 }

@@ -1,4 +1,6 @@
+import ComplexModule
 import Testing
+import ZiggyKernel
 import ZiggyMmap
 
 /// The README's example, compiled and run as it is printed there (with the print calls kept), so
@@ -15,15 +17,15 @@ struct ReadmeExampleTests {
         // 512 MiB of Double on 2 MiB huge pages; if the pool is short, fall back and say why.
         let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller, populate: .parallel(threads: 2))
         var samples = try allocator.allocate(Double.self, count: 64 << 20)
-        print(samples.backing)            // backend, page size obtained (and why not the one asked), population
-        print(samples.pageSizeReport())   // the same, checked against /proc/self/smaps
+        print(samples.backing)  // backend, page size obtained (and why not the one asked), population
+        print(samples.pageSizeReport())  // the same, checked against /proc/self/smaps
 
-        for i in samples.indices { samples[i] = Double(i) * 0.5 }   // bounds-checked, raw-pointer speed
+        for i in samples.indices { samples[i] = Double(i) * 0.5 }  // bounds-checked, raw-pointer speed
 
         // Pages bound to NUMA node 0, and where they really are.
         let numa = try NumaAllocator(policy: .bind([0]), populate: .kernel)
         let local = try numa.allocate(Float.self, count: 1 << 20)
-        print(try local.placement())      // "base 4 KiB pages: N0=1024"
+        print(try local.placement())  // "base 4 KiB pages: N0=1024"
 
         // Leak reports with file:line, and an arena that frees everything at the end of its scope.
         let debug = DebugMemoryAllocator("Physics", wrapping: SystemMemoryAllocator())
@@ -32,7 +34,7 @@ struct ReadmeExampleTests {
             var scratch = try arena.allocate(UInt8.self, count: 4096)
             scratch.fill(with: 0xFF)
         }
-        print(debug.leakReport)           // lists `particles` with this file and line until it is freed
+        print(debug.leakReport)  // lists `particles` with this file and line until it is freed
         // --- README example ends ---
 
         #expect(samples[samples.count - 1] == Double(samples.count - 1) * 0.5)
@@ -41,5 +43,90 @@ struct ReadmeExampleTests {
         #expect(try local.placement().pagesPerNode == [0: 1024])
         #expect(debug.leakReport.leaks.count == 1)
         #expect(particles.count == 10_000)
+    }
+
+    @Test("the README's team example runs: every member's part written, the sum checked")
+    func readmeTeamExample() throws {
+        // The pool is shared with the hugetlb tests, which count its free pages.
+        try withHugeTLBPool { try runTeamExample() }
+    }
+
+    func runTeamExample() throws {
+        // --- README team example begins ---
+        let team = try Team()  // one pinned thread per allowed CPU, by node
+        let n = 1 << 22  // 32 MiB of Double per buffer
+        var a = try team.allocate(Double.self, count: n, pageSize: .huge2MiB, fallback: .anySmaller)
+        var b = try team.allocate(Double.self, count: n)  // blocked: each member's part on its node
+        team.forEachChunk(of: &b) { _, range, part in  // first touch by the member that owns it
+            for i in 0..<part.count { part[i] = Double(range.lowerBound + i) }
+        }
+        team.forEachChunk(of: &a, reading: b) { _, range, part, b in  // write own part, read all of b
+            for i in 0..<part.count { part[i] = 2 * b[range.lowerBound + i] }
+        }
+        print(team.schedule(for: a))  // member, elements, node
+        print(a.pageSizeReport())  // page size obtained, checked in smaps
+        print(try a.placement())  // pages per node, asked of the kernel
+        print(team.sum(a) == Double(n) * Double(n - 1))  // a SIMD reduction by the team: true
+        // --- README team example ends ---
+        #expect(a[n - 1] == 2 * Double(n - 1))
+        #expect(team.schedule(for: a).parts.last?.elements.upperBound == n)
+        #expect(try a.placement().presentPages > 0)
+        #expect(team.sum(a) == Double(n) * Double(n - 1))
+    }
+
+    @Test("the README's numerical example runs: Complex on huge pages, copying, resize, BufferArray")
+    func readmeNumericalExample() throws {
+        try withHugeTLBPool { try runNumericalExample() }
+    }
+
+    func runNumericalExample() throws {
+        // --- README numerical example begins ---
+        // Complex<Double> on 2 MiB pages, 64-byte aligned as FFTW's AVX-512 plans want.
+        let mmap = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)
+        var signal = try mmap.allocate(Complex<Double>.self, count: 1 << 16, alignment: 64)
+        for i in signal.indices { signal[i] = Complex(length: 1, phase: 0.01 * Double(i)) }
+        print(signal.backing)  // the page size obtained, and why not the one asked for
+
+        // Made from any collection, grown without losing what it holds.
+        var ramp = try mmap.allocate(copying: (0..<1000).lazy.map { Double($0) })
+        print(try mmap.resize(&ramp, to: 1 << 20), ramp[999])  // remapped 999.0 (page tables moved, no copy)
+
+        // A copyable, copy-on-write collection for generic code: sort, map, reduce, [BufferArray].
+        var samples = try BufferArray(allocator: mmap, copying: [3.0, 1.0, 2.0])
+        samples.sort()
+        let before = samples  // shares the memory until one of them is written
+        samples[0] = -1  // copies first, through the same allocator (same page size)
+        print(before.toArray(), samples.toArray(), samples.reduce(0, +))  // [1.0, 2.0, 3.0] [-1.0, 2.0, 3.0] 4.0
+        // --- README numerical example ends ---
+        #expect(signal[100].real == Complex<Double>(length: 1, phase: 1).real)
+        #expect(ramp.count == 1 << 20 && ramp[999] == 999)
+        #expect(before.toArray() == [1, 2, 3] && samples.toArray() == [-1, 2, 3])
+        #expect(samples.backing.obtainedPageSize == before.backing.obtainedPageSize)
+    }
+
+    /// The README's snippets and these tests' copies are the same lines, so neither drifts.
+    @Test("the README prints exactly the code these tests run")
+    func readmeMatchesTests() throws {
+        let here = "\(#filePath)"
+        let root = here.split(separator: "/").dropLast(3).joined(separator: "/")
+        let readme = try #require(Kernel.readText("/\(root)/README.md"))
+        let tests = try #require(Kernel.readText(here))
+        func lines(_ text: String, from start: String, to end: String) -> [String] {
+            guard let a = text.firstRange(of: start), let b = text[a.upperBound...].firstRange(of: end) else { return [] }
+            // Compared modulo runs of spaces: the README aligns its end-of-line comments, the
+            // formatter (make test-format) does not.
+            return text[a.upperBound..<b.lowerBound].split(separator: "\n")
+                .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+                .filter { !$0.isEmpty && !$0.hasPrefix("import ") }
+        }
+        for (heading, marker) in [
+            ("## Example", "README example "), ("## A team on one big buffer", "README team example "),
+            ("## Using it from numerical code", "README numerical example "),
+        ] {
+            let printed = lines(readme, from: heading, to: "```\n\n").drop { !$0.hasPrefix("```swift") }.dropFirst()
+            let run = lines(tests, from: "// --- " + marker + "begins ---", to: "// --- " + marker + "ends ---")
+            #expect(!run.isEmpty, "no lines between the \(marker)markers")
+            #expect(Array(printed) == run, "the README's \(heading) and the test differ")
+        }
     }
 }

@@ -1,6 +1,8 @@
 import Glibc
-@testable import ZiggyMmap
+import ZiggyKernel
 import ZiggySupport
+
+@testable import ZiggyMmap
 
 // Helpers for StressTests.swift: a seeded generator, real threads, per-buffer byte patterns that
 // are cheap to write and check in a debug build, and a /proc/self/maps reader that keeps the
@@ -105,10 +107,13 @@ struct MappingTable {
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 5, case let bounds = fields[0].split(separator: "-"), bounds.count == 2,
-                  let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16) else { continue }
-            entries.append(Entry(start: low, end: high, permissions: String(fields[1]),
-                                 inode: UInt64(fields[4]) ?? 0,
-                                 name: fields.count > 5 ? fields[5...].joined(separator: " ") : ""))
+                let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16)
+            else { continue }
+            entries.append(
+                Entry(
+                    start: low, end: high, permissions: String(fields[1]),
+                    inode: UInt64(fields[4]) ?? 0,
+                    name: fields.count > 5 ? fields[5...].joined(separator: " ") : ""))
         }
         return MappingTable(entries: entries.sorted { $0.start < $1.start })
     }
@@ -128,14 +133,16 @@ struct MappingTable {
         for (index, entry) in entries.enumerated() where entry.isUnnamedAnonymous && entry.permissions.hasPrefix("rw") {
             // Thread stack: read-write directly above a `---p` guard of at most 1 MiB.
             if index > 0, case let below = entries[index - 1], below.isUnnamedAnonymous, below.end == entry.start,
-               below.permissions.hasPrefix("---"), below.byteCount <= 1 << 20 {
+                below.permissions.hasPrefix("---"), below.byteCount <= 1 << 20
+            {
                 explained.formUnion([index - 1, index])
             }
             // Malloc heap: adjacent mappings, read-write first, tiling [k·64 MiB, (k+1)·64 MiB).
             if entry.start % heapWindow == 0 {
                 var last = index
                 while last + 1 < entries.count, entries[last + 1].isUnnamedAnonymous,
-                      entries[last + 1].start == entries[last].end, entries[last].end < entry.start + heapWindow {
+                    entries[last + 1].start == entries[last].end, entries[last].end < entry.start + heapWindow
+                {
                     last += 1
                 }
                 if entries[last].end == entry.start + heapWindow { explained.formUnion(index...last) }
@@ -158,6 +165,8 @@ let activeSanitizer: String? = {
 func environmentInt(_ name: String) -> Int? {
     guard let value = getenv(name) else { return nil }
     let text = String(cString: value)
-    if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16).map { Int(bitPattern: UInt($0)) } }
+    if text.hasPrefix("0x") || text.hasPrefix("0X") {
+        return UInt64(text.dropFirst(2), radix: 16).map { Int(bitPattern: UInt($0)) }
+    }
     return Int(text)
 }

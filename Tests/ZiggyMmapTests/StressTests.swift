@@ -1,7 +1,9 @@
 import Glibc
 import Testing
-@testable import ZiggyMmap
+import ZiggyKernel
 import ZiggySupport
+
+@testable import ZiggyMmap
 
 // The stress test runs in a child process (an exit test): other tests run concurrently in this
 // process, and the child's /proc/self/maps, allocators and counters are then its own.
@@ -182,7 +184,9 @@ enum StressHarness {
             worker(thread, operations: operations, seed: seed, shared: shared)
         }
         // Whatever is still in the mailbox is verified and freed here, on the allocators' owner thread.
-        let leftovers = shared.mailbox.withLock { box in defer { box.removeAll() } ; return box }
+        let leftovers = shared.mailbox.withLock { box in
+            defer { box.removeAll() }; return box
+        }
         for live in leftovers { verifyAndFree(live, shared: shared, by: -1) }
         let elapsed = clock.now - started
 
@@ -196,8 +200,9 @@ enum StressHarness {
                 shared.fail("\(name): \(stats.liveAllocations) buffers / \(stats.liveBytes) B still live after every free")
             }
             if stats.totalAllocations != expectedCount || stats.cumulativeBytes != tally.bytes {
-                shared.fail("\(name): counted \(stats.totalAllocations) allocations / \(stats.cumulativeBytes) B, "
-                            + "the threads made \(expectedCount) / \(tally.bytes) B")
+                shared.fail(
+                    "\(name): counted \(stats.totalAllocations) allocations / \(stats.cumulativeBytes) B, "
+                        + "the threads made \(expectedCount) / \(tally.bytes) B")
             }
             if stats.peakBytes < tally.largest {
                 shared.fail("\(name): peak \(stats.peakBytes) B is below the largest single buffer (\(tally.largest) B)")
@@ -205,9 +210,11 @@ enum StressHarness {
         }
         // Empty buffers (0 bytes) are no allocation in any allocator (they are non-owning).
         checkStatistics("SystemMemoryAllocator", shared.system.statistics, tallies[Backend.system.rawValue], countsEmpty: false)
-        checkStatistics("DebugMemoryAllocator", shared.debug.allocator.statistics, tallies[Backend.debug.rawValue], countsEmpty: false)
-        checkStatistics("DebugMemoryAllocator.base", shared.debug.allocator.base.statistics, tallies[Backend.debug.rawValue],
-                        countsEmpty: false)
+        checkStatistics(
+            "DebugMemoryAllocator", shared.debug.allocator.statistics, tallies[Backend.debug.rawValue], countsEmpty: false)
+        checkStatistics(
+            "DebugMemoryAllocator.base", shared.debug.allocator.base.statistics, tallies[Backend.debug.rawValue],
+            countsEmpty: false)
         let leaks = shared.debug.allocator.leakReport
         if !leaks.isEmpty { shared.fail("DebugMemoryAllocator leak report is not empty: \(leaks)") }
         for backend in [Backend.mmapBase, .mmapTHP, .mmapHuge] {
@@ -219,8 +226,9 @@ enum StressHarness {
                 shared.fail("\(backend): \(mmapStats.mappedBytes) B still mapped, \(mmapStats.unmapFailures) unmap failures")
             }
             if mmapStats.obtainedPageSizes.filter({ $0.value > 0 }) != tally.obtainedPageSizes.filter({ $0.value > 0 }) {
-                shared.fail("\(backend): mmapStatistics says page sizes \(mmapStats.obtainedPageSizes), "
-                            + "the buffers' backing said \(tally.obtainedPageSizes)")
+                shared.fail(
+                    "\(backend): mmapStatistics says page sizes \(mmapStats.obtainedPageSizes), "
+                        + "the buffers' backing said \(tally.obtainedPageSizes)")
             }
         }
         let thpBuffers = tallies[Backend.mmapTHP.rawValue].obtainedPageSizes[.transparentHuge] ?? 0
@@ -237,9 +245,11 @@ enum StressHarness {
 
         // The hugetlb pool is back where it was (this child is the pool's only user meanwhile).
         if let before = hugePoolAtStart, let after = HugePagePool.read(.huge2MiB),
-           before.free != after.free || before.reserved != after.reserved {
-            shared.fail("hugetlb pool: \(before.free) free / \(before.reserved) reserved before, "
-                        + "\(after.free) / \(after.reserved) after")
+            before.free != after.free || before.reserved != after.reserved
+        {
+            shared.fail(
+                "hugetlb pool: \(before.free) free / \(before.reserved) reserved before, "
+                    + "\(after.free) / \(after.reserved) after")
         }
 
         // /proc/self/maps: no anonymous mapping is left that glibc's stacks and heaps do not explain
@@ -247,18 +257,21 @@ enum StressHarness {
         let before = Set(mapsBefore.unexplainedAnonymous())
         let leftover = activeSanitizer != nil ? [] : MappingTable.take().unexplainedAnonymous().filter { !before.contains($0) }
         if !leftover.isEmpty {
-            shared.fail("\(leftover.count) anonymous mapping(s) appeared and stayed: "
-                        + leftover.map(\.description).joined(separator: ", "))
+            shared.fail(
+                "\(leftover.count) anonymous mapping(s) appeared and stayed: "
+                    + leftover.map(\.description).joined(separator: ", "))
         }
 
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        var summary = "Stress: \(threads) threads × \(operations) operations (seed 0x\(String(seed, radix: 16))) in "
+        var summary =
+            "Stress: \(threads) threads × \(operations) operations (seed 0x\(String(seed, radix: 16))) in "
             + "\(String(format2(seconds))) s: \(counts.total) operations — \(counts.allocate) allocations "
             + "(\(counts.zeroedChecked) zeroed), \(counts.verify) verifications, \(counts.free) frees, "
             + "\(counts.handOff) hand-offs, \(counts.takeOver) cross-thread frees\n"
         for backend in Backend.allCases {
             let tally = tallies[backend.rawValue]
-            summary += "  \(backend): \(tally.allocations) allocations (\(tally.nonEmptyAllocations) non-empty), "
+            summary +=
+                "  \(backend): \(tally.allocations) allocations (\(tally.nonEmptyAllocations) non-empty), "
                 + "\(tally.bytes >> 20) MiB, largest \(tally.largest >> 10) KiB"
             if backend.isMmap {
                 let sizes = tally.obtainedPageSizes.sorted { $0.key.byteCount < $1.key.byteCount }
@@ -267,7 +280,8 @@ enum StressHarness {
             }
             summary += "\n"
         }
-        summary += "  hugetlb: \(reservedHugePages) pages reserved by the parent; pool at start: "
+        summary +=
+            "  hugetlb: \(reservedHugePages) pages reserved by the parent; pool at start: "
             + "\(hugePoolAtStart.map(\.description) ?? "none")\n"
         if let activeSanitizer { summary += "  \(activeSanitizer): the /proc/self/maps comparison is skipped\n" }
         print(summary, terminator: "")
@@ -303,8 +317,10 @@ enum StressHarness {
             let roll = random.below(1000)
             if live.isEmpty || (live.count < maximumLivePerThread && roll < 420) {
                 nextTag += 1
-                if let buffer = allocate(thread, tag: nextTag, arena: arena, shared: shared, random: &random,
-                                         tallies: &tallies, counts: &counts) {
+                if let buffer = allocate(
+                    thread, tag: nextTag, arena: arena, shared: shared, random: &random,
+                    tallies: &tallies, counts: &counts)
+                {
                     live.append(buffer)
                 }
             } else if roll < 620 {
@@ -349,9 +365,11 @@ enum StressHarness {
         let arenaStats = arena.statistics
         let scoped = tallies[Backend.scoped.rawValue]
         if arenaStats.liveAllocations != 0 || arenaStats.liveBytes != 0
-            || arenaStats.totalAllocations != scoped.nonEmptyAllocations || arenaStats.cumulativeBytes != scoped.bytes {
-            shared.fail("thread \(thread) arena: \(arenaStats); the thread made \(scoped.nonEmptyAllocations) "
-                        + "non-empty allocations of \(scoped.bytes) B and freed them all")
+            || arenaStats.totalAllocations != scoped.nonEmptyAllocations || arenaStats.cumulativeBytes != scoped.bytes
+        {
+            shared.fail(
+                "thread \(thread) arena: \(arenaStats); the thread made \(scoped.nonEmptyAllocations) "
+                    + "non-empty allocations of \(scoped.bytes) B and freed them all")
         }
         shared.tallies.withLock { all in
             for backend in Backend.allCases { all[backend.rawValue].merge(tallies[backend.rawValue]) }
@@ -370,18 +388,25 @@ enum StressHarness {
         return bits == 0 ? 0 : (1 << (bits - 1)) + random.below(1 << (bits - 1))
     }
 
-    static func allocate(_ thread: Int, tag: UInt64, arena: borrowing ScopedAllocator, shared: Shared,
-                         random: inout SplitMix64, tallies: inout [Tally], counts: inout OperationCounts) -> Live? {
+    static func allocate(
+        _ thread: Int, tag: UInt64, arena: borrowing ScopedAllocator, shared: Shared,
+        random: inout SplitMix64, tallies: inout [Tally], counts: inout OperationCounts
+    ) -> Live? {
         let roll = random.below(1000)
         let backend: Backend =
-            roll < 10 ? .mmapBase : roll < 20 ? .mmapTHP : roll < 30 ? .mmapHuge
-            : roll < 480 ? .system : roll < 730 ? .scoped : .debug
+            roll < 10
+            ? .mmapBase
+            : roll < 20
+                ? .mmapTHP
+                : roll < 30
+                    ? .mmapHuge
+                    : roll < 480 ? .system : roll < 730 ? .scoped : .debug
         let element = random.below(5)
         let requested = randomByteCount(&random)
         let alignment = 1 << random.below(13)  // 1 … 4096; raised to the element's own below
         let zeroed = random.below(16) == 0
 
-        let result: Result<(RawAllocation, Int, Int), AllocationError>
+        let result: Result<(RawAllocation, Int, Int), any Error>
         switch backend {
         case .system: result = allocateElements(shared.system, element, requested, alignment, zeroed)
         case .scoped: result = allocateElements(arena, element, requested, alignment, zeroed)
@@ -412,14 +437,16 @@ enum StressHarness {
             let backing = raw.deallocator.backing(raw.base, byteCount: raw.byteCount)
             let expectedBackend: BufferBacking.Backend = backend.isMmap ? .mmap : backend == .scoped ? .scoped : .system
             if backing.backend != expectedBackend || backing.isDebugTracked != (backend == .debug)
-                || backing.reservedByteCount < byteCount || backing.alignment < effectiveAlignment {
+                || backing.reservedByteCount < byteCount || backing.alignment < effectiveAlignment
+            {
                 shared.fail("\(backend): backing \(backing) for \(byteCount) B aligned \(effectiveAlignment)")
             }
             if backend.isMmap {
                 tallies[backend.rawValue].obtainedPageSizes[backing.obtainedPageSize, default: 0] += 1
                 let requestedSize: PageSize = backend == .mmapBase ? .base : backend == .mmapTHP ? .transparentHuge : .huge2MiB
                 if backing.requestedPageSize != requestedSize
-                    || backing.fellBack != (backing.obtainedPageSize != requestedSize) {
+                    || backing.fellBack != (backing.obtainedPageSize != requestedSize)
+                {
                     shared.fail("\(backend): backing \(backing) (asked \(requestedSize))")
                 }
             }
@@ -440,14 +467,14 @@ enum StressHarness {
     /// byte count (whole elements) and the alignment asked for.
     static func allocateElements<A: UnmanagedMemoryAllocator & ~Copyable>(
         _ allocator: borrowing A, _ element: Int, _ byteCount: Int, _ alignment: Int, _ zeroed: Bool
-    ) -> Result<(RawAllocation, Int, Int), AllocationError> {
-        func make<T: BitwiseCopyable>(_ type: T.Type) -> Result<(RawAllocation, Int, Int), AllocationError> {
+    ) -> Result<(RawAllocation, Int, Int), any Error> {
+        func make<T: BitwiseCopyable>(_ type: T.Type) -> Result<(RawAllocation, Int, Int), any Error> {
             let count = byteCount / MemoryLayout<T>.stride
             let align = max(alignment, MemoryLayout<T>.alignment)
             do {
                 let buffer = try allocator.allocate(T.self, count: count, alignment: align, zeroed: zeroed)
                 guard buffer.count == count else {
-                    return .failure(.invalidArgument("asked \(count) elements, got \(buffer.count)"))
+                    return .failure(AllocationError.invalidArgument("asked \(count) elements, got \(buffer.count)"))
                 }
                 return .success((buffer.unsafeDetach(), count * MemoryLayout<T>.stride, align))
             } catch {
@@ -464,10 +491,13 @@ enum StressHarness {
     }
 
     static func verify(_ live: Live, shared: Shared, by thread: Int) {
-        if let offset = shared.patterns[live.origin].firstMismatch(live.raw.base, byteCount: live.raw.byteCount,
-                                                                   tag: live.tag, phase: live.phase) {
-            shared.fail("thread \(thread): the pattern of a \(live.raw.byteCount) B \(live.backend) buffer "
-                        + "(tag 0x\(String(live.tag, radix: 16)), filled by thread \(live.origin)) differs in the block at \(offset)")
+        if let offset = shared.patterns[live.origin].firstMismatch(
+            live.raw.base, byteCount: live.raw.byteCount,
+            tag: live.tag, phase: live.phase)
+        {
+            shared.fail(
+                "thread \(thread): the pattern of a \(live.raw.byteCount) B \(live.backend) buffer "
+                    + "(tag 0x\(String(live.tag, radix: 16)), filled by thread \(live.origin)) differs in the block at \(offset)")
         }
     }
 

@@ -1,4 +1,6 @@
 import Glibc
+import ZiggyKernel
+
 @testable import ZiggyMmap
 
 let isRoot = geteuid() == 0
@@ -15,7 +17,8 @@ struct MapsSnapshot {
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard let bounds = fields.first?.split(separator: "-"), bounds.count == 2,
-                  let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16) else { continue }
+                let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16)
+            else { continue }
             ranges.append((low, high, fields.count > 5 ? String(fields[5]) : ""))
         }
         return MapsSnapshot(ranges: ranges)
@@ -77,4 +80,14 @@ func withHugeTLBPool<R>(_ body: () throws -> R) rethrows -> R {
     while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
     defer { flock(fd, LOCK_UN) }
     return try body()
+}
+
+/// `withHugeTLBPool` for async bodies (the lock is a file lock, taken and released on this task).
+func withHugeTLBPoolAsync<R>(_ body: () async throws -> R) async rethrows -> R {
+    let fd = open("/tmp/ziggy-hugetlb-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
+    precondition(fd >= 0, "cannot open the hugetlb test lock")
+    defer { close(fd) }
+    while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+    defer { flock(fd, LOCK_UN) }
+    return try await body()
 }

@@ -11,6 +11,8 @@
 //    record, holding a counted reference so a cached record stays valid. The Swift side
 //    (StatisticsRegistry) owns the slow paths under a lock.
 // 2. A compiler barrier that keeps benchmark results alive.
+// 3. Raw system calls the Swift Glibc module does not import (zg_syscalls.h), reached only
+//    through ZiggyKernel's seam.
 #ifndef CZIGGY_SHIMS_H
 #define CZIGGY_SHIMS_H
 
@@ -148,35 +150,8 @@ static inline uint64_t zg_stats_owner(const zg_stats *s) { return s->owner_threa
 /// Allocates a new thread id (never reused, never 0).
 uint64_t zg_next_thread_id(void);
 
-/// sched_setaffinity/sched_getaffinity/sched_getcpu for the calling thread (GNU extensions the
-/// Swift Glibc module does not import). `mask` holds `words` 64-bit words. Return -1 and set errno
-/// on failure; getaffinity returns 0.
-int zg_set_affinity(const uint64_t *mask, size_t words);
-int zg_get_affinity(uint64_t *mask, size_t words);
-int zg_current_cpu(void);
-/// mlock/munlock as raw system calls. Sanitizer runtimes intercept the libc wrappers and turn
-/// them into no-ops; the library reports "locked" only when the kernel really locked.
-int zg_mlock(const void *address, size_t length);
-int zg_munlock(const void *address, size_t length);
-/// RLIMIT_MEMLOCK soft limit in bytes, INT64_MAX when unlimited, -1 on error.
-int64_t zg_memlock_limit(void);
-/// Drops CAP_IPC_LOCK from the calling thread's effective and permitted sets (tests use it to
-/// make mlock obey RLIMIT_MEMLOCK even as root). 0 on success.
-int zg_drop_ipc_lock_capability(void);
-/// Sets the RLIMIT_MEMLOCK soft and hard limits (bytes). 0 on success.
-int zg_set_memlock_limit(uint64_t bytes);
-
-/// Signal-safe restoration of sysfs counters (huge page pools) for programs that change them:
-/// `zg_restore_register` records "subtract `amount` from the integer in `path`"; after
-/// `zg_restore_install`, SIGINT, SIGTERM and SIGHUP apply every registered entry with raw
-/// system calls and exit with 128 + signal; crash signals (SIGSEGV, SIGBUS, SIGILL, SIGABRT,
-/// SIGFPE, SIGTRAP) apply them and then pass the signal on to the previous handler. `zg_restore_run` applies and clears them normally.
-/// Up to 8 entries; paths up to 255 bytes. Returns 0, or -1 when full.
-int zg_restore_register(const char *path, long amount);
-void zg_restore_install(void);
-void zg_restore_run(void);
-/// Forgets the registered entries without applying them.
-void zg_restore_clear(void);
+#include "zg_syscalls.h"
+#include "zg_team.h"
 
 /// Keeps `value` alive and opaque to the optimizer (benchmarks' black hole).
 static inline void zg_black_hole(const void *value) { __asm__ volatile("" : : "r"(value) : "memory"); }

@@ -1,0 +1,107 @@
+/// What the benchmark measures.
+enum Workload: String, CaseIterable {
+    /// Allocate + free latency by size, memory never touched (ns per pair).
+    case allocFree = "alloc-free"
+    /// Allocate + touch one byte per 4 KiB (GB/s of buffer).
+    case firstTouch = "first-touch"
+    /// Allocate + write every byte (GB/s).
+    case firstTouchWrite = "first-touch-write"
+    /// Allocate with population by the kernel (1 thread) or by N threads (GB/s).
+    case populate
+    /// Repeated allocate / touch / free of 64 MiB, with and without the reuse pool (ms per round),
+    /// and the pool's zeroed reuse against memset(0) (GB/s).
+    case pool
+    /// A touched 64 MiB buffer grown to 128 MiB with `resize`, per page size (ms per resize).
+    case resize
+    /// STREAM (copy, scale, add, Triad) in C and Triad over the library's buffers, at 1 and N threads.
+    case triad
+    /// Fill and Triad through C, a raw pointer, `buffer[i]` and `mutableSpan` over the same memory.
+    case access
+    /// Sum and Triad through `BufferArray` (the collection view) against `UnmanagedBuffer`, same memory.
+    case view
+    /// HPCC RandomAccess-style XOR updates at random indices (million updates/s; TLB-bound).
+    case gups
+    /// Dependent loads along a random cyclic permutation (ns per load; latency- and TLB-bound).
+    case pointerChase = "pointer-chase"
+    /// An empty fork-join region: the library's Team, the C team, pthread create + join (ns).
+    case teamRegion = "team-region"
+    /// STREAM Triad by a library Team over blocked buffers against C STREAM at the same threads (GB/s).
+    case teamTriad = "team-triad"
+    /// A sum of a buffer by a library Team (SIMD per member) against a C SIMD sum on the C team (GB/s).
+    case teamReduce = "team-reduce"
+
+    var summary: String {
+        switch self {
+        case .allocFree: return "allocate + free latency by size, untouched"
+        case .firstTouch: return "allocate + first touch (1 byte per 4 KiB)"
+        case .firstTouchWrite: return "allocate + write every byte"
+        case .populate: return "allocation with kernel (1 thread) vs parallel population"
+        case .pool: return "allocate/touch/free of 64 MiB with and without the reuse pool; zeroed reuse"
+        case .resize: return "resize of a touched 64 MiB buffer to 128 MiB: base, THP, hugetlb 2 MiB"
+        case .triad: return "STREAM in C and Triad over library buffers, 1 and N threads"
+        case .access: return "fill and Triad through C, raw pointer, buffer[i], mutableSpan on the same memory"
+        case .view: return "sum and Triad through BufferArray vs UnmanagedBuffer on the same memory"
+        case .gups: return "random-access updates (GUPS)"
+        case .pointerChase: return "pointer chase over a random cycle"
+        case .teamRegion: return "empty fork-join region: library Team vs C team vs pthread create+join"
+        case .teamTriad: return "Triad by a library Team over blocked buffers vs C STREAM, all allowed CPUs"
+        case .teamReduce: return "sum by a library Team vs C SIMD sum on the C team, same memory"
+        }
+    }
+}
+
+/// What a measurement is in, and which way is better.
+enum Unit: String {
+    case gigabytesPerSecond = "GB/s"
+    case nanoseconds = "ns"
+    case milliseconds = "ms"
+    case millionUpdatesPerSecond = "Mupdates/s"
+    case nanosecondsPerLoad = "ns/load"
+
+    var higherIsBetter: Bool {
+        self == .gigabytesPerSecond || self == .millionUpdatesPerSecond
+    }
+}
+
+/// Sizes and repetition counts of a preset.
+struct BenchConfig {
+    var preset: String
+    var firstTouchBytes: Int
+    var triadBytes: Int
+    var accessBytes: Int
+    var gupsBytes: Int
+    var gupsUpdates: Int
+    var chaseBytes: Int
+    var chaseLoads: Int
+    var allocSizes: [Int]
+    /// Samples per row (at least 7 for a verdict other than n/a).
+    var repetitions: Int
+    var minSampleSeconds: Double
+    /// Threads for parallel population.
+    var threads: Int
+    /// Thread counts Triad runs at (default: 1 and every allowed CPU).
+    var triadThreads: [Int]
+    /// Timed passes per Triad sample (their average time is the sample, as stream.c averages).
+    var triadPasses: Int
+    var poolRounds: Int
+    /// Seconds /proc/stat is watched before measuring.
+    var quietWindow: Double
+
+    static func quick(cpus: Int) -> BenchConfig {
+        BenchConfig(
+            preset: "quick", firstTouchBytes: 64 << 20, triadBytes: 16 << 20, accessBytes: 4 << 20,
+            gupsBytes: 16 << 20, gupsUpdates: 1 << 18, chaseBytes: 16 << 20, chaseLoads: 1 << 17,
+            allocSizes: [64, 4096, 1 << 20], repetitions: 7, minSampleSeconds: 0.002,
+            threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(), triadPasses: 2,
+            poolRounds: 7, quietWindow: 0.5)
+    }
+
+    static func standard(cpus: Int) -> BenchConfig {
+        BenchConfig(
+            preset: "default", firstTouchBytes: 1 << 30, triadBytes: 256 << 20, accessBytes: 64 << 20,
+            gupsBytes: 1 << 30, gupsUpdates: 1 << 25, chaseBytes: 1 << 30, chaseLoads: 1 << 23,
+            allocSizes: [64, 4096, 65536, 1 << 20, 16 << 20, 256 << 20], repetitions: 7,
+            minSampleSeconds: 0.05, threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(),
+            triadPasses: 5, poolRounds: 9, quietWindow: 1)
+    }
+}

@@ -1,0 +1,86 @@
+import ZiggyAlloc
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension UnmanagedBuffer {
+    /// Whether ``Foundation/Data/init(moving:)`` can take this buffer's memory without copying:
+    /// the buffer owns its memory, and that memory lives until the buffer releases it (not arena
+    /// memory, which its scope reclaims whatever a `Data` still points at).
+    public var movesIntoDataWithoutCopy: Bool {
+        isOwning && !isEmpty && backing.backend != .scoped
+    }
+}
+
+extension Data {
+    /// A `Data` holding `buffer`'s bytes: the buffer's memory itself when
+    /// ``ZiggyAlloc/UnmanagedBuffer/movesIntoDataWithoutCopy`` (released through the buffer's
+    /// deallocator when the last copy of the `Data` goes, from whichever thread that is; a
+    /// huge-page or node-bound buffer stays so), else a copy, the buffer being freed at once.
+    ///
+    /// Consumes the buffer: nothing else can reach the memory afterwards, so the `Data` is its
+    /// only owner. Allocator statistics count the bytes as live until the `Data` releases them.
+    public init<T>(moving buffer: consuming UnmanagedBuffer<T>) {
+        guard buffer.movesIntoDataWithoutCopy else {
+            self = buffer.withUnsafeBytes { Data($0) }
+            buffer.free()
+            return
+        }
+        let allocation = unsafe buffer.unsafeDetach()
+        self = unsafe Data(
+            bytesNoCopy: allocation.base, count: allocation.byteCount,
+            deallocator: .custom { _, _ in unsafe allocation.release() })
+    }
+}
+
+/// Why `UnmanagedBuffer.withWrapping(_:_:)` for `Data` did not return: the bytes
+/// cannot be viewed as the element type, or the body threw.
+public enum DataWrappingError<Body: Error>: Error {
+    /// The `Data`'s size is not a whole number of elements, its bytes are not aligned for the
+    /// element, or the element is not trivially copyable (the error says which).
+    case layout(AllocationError)
+    /// The body's own error.
+    case body(Body)
+}
+
+extension UnmanagedBuffer {
+    /// Calls `body` with a non-owning buffer viewing the bytes of `data` as elements (a `Data`
+    /// read from a file or the network, worked on in place as `Double`s).
+    ///
+    /// The view is a ``ZiggyAlloc/WrappedBuffer``: non-escapable, it cannot outlive the call, and
+    /// writes through it change `data` (which becomes unique first, as any `Data` mutation).
+    /// Throws ``DataWrappingError/layout(_:)`` — before calling `body` — when the size is not a
+    /// multiple of the element's stride, the bytes are not aligned for it, or it is not trivial.
+    public static func withWrapping<R, E: Error>(
+        _ data: inout Data, _ body: (inout WrappedBuffer<Element>) throws(E) -> R
+    ) throws(DataWrappingError<E>) -> R {
+        guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
+        let stride = MemoryLayout<Element>.stride
+        var outcome: Result<R, DataWrappingError<E>>?
+        data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
+            let address = unsafe raw.baseAddress.map { Int(bitPattern: $0) } ?? 0
+            guard raw.count % stride == 0, address % MemoryLayout<Element>.alignment == 0 else {
+                outcome = .failure(
+                    .layout(
+                        .invalidArgument(
+                            "cannot view \(raw.count) B of Data as \(Element.self): the size is not a multiple "
+                                + "of \(stride) B or the bytes are not \(MemoryLayout<Element>.alignment)-aligned; "
+                                + "copy it into a buffer with allocate(copying:) instead")))
+                return
+            }
+            let elements = unsafe UnsafeMutableBufferPointer(
+                start: raw.baseAddress?.assumingMemoryBound(to: Element.self), count: raw.count / stride)
+            var span = unsafe MutableSpan(_unsafeElements: elements)
+            do throws(E) {
+                outcome = .success(try UnmanagedBuffer.withWrapping(&span, body))
+            } catch {
+                outcome = .failure(.body(error))
+            }
+        }
+        // withUnsafeMutableBytes always calls its closure, which always sets the outcome.
+        return try outcome!.get()
+    }
+}

@@ -1,0 +1,121 @@
+/// What ZiggyMmap knows about a mapped buffer, attached to its ``BufferBacking``: the page size
+/// asked for and obtained (and why they differ), population, lock state, the NUMA policy the
+/// kernel reported back, and whether the mapping came from a reuse pool.
+///
+/// Every field is what was obtained, never merely what was asked for: a hugetlb request served
+/// with base pages says `obtainedPageSize == .base` and names the reason in ``fallbackReason``.
+public struct MappingDetails: BackingDetails {
+    /// The page size asked for (nil for file mappings, which take the page cache's pages).
+    public var requestedPageSize: PageSize?
+    /// The page size the memory is mapped with. For `.transparentHuge` the region is eligible
+    /// and advised; the bytes the kernel really backs with huge pages are in
+    /// ``transparentHugeBytes`` when they were measured.
+    public var obtainedPageSize: PageSize
+    /// Why the obtained page size differs from the requested one (nil when it does not).
+    public var fallbackReason: String?
+    /// How the pages were faulted in before the buffer was returned.
+    public var populate: PopulateMode
+    /// Whether the pages are locked in RAM (`mlock`).
+    public var isLocked: Bool
+    /// The NUMA policy the kernel accepted for the range (nil: none set).
+    public var numaPolicy: NumaPolicy?
+    /// Whether the memory came from an allocator's reuse pool rather than a fresh mapping.
+    public var isReused: Bool
+    /// For THP regions populated at allocation: bytes the kernel backed with huge pages
+    /// (`AnonHugePages` in `/proc/self/smaps`), measured then.
+    public var transparentHugeBytes: Int?
+    /// The mapped file, for file mappings.
+    public var filePath: String?
+    /// For a blocked buffer (a team's placement): the nodes its consecutive blocks are bound to,
+    /// with their byte ranges from the start of the mapping. Empty otherwise.
+    public var blocks: [Block] = []
+
+    /// One block of a blocked buffer.
+    public struct Block: Sendable, Hashable, CustomStringConvertible {
+        public let node: Int
+        public let bytes: Range<Int>
+        public var description: String { "\(bytes) on node \(node)" }
+    }
+
+    public init(
+        requestedPageSize: PageSize?, obtainedPageSize: PageSize, fallbackReason: String? = nil,
+        populate: PopulateMode = .none, isLocked: Bool = false, numaPolicy: NumaPolicy? = nil,
+        isReused: Bool = false, transparentHugeBytes: Int? = nil, filePath: String? = nil,
+        blocks: [Block] = []
+    ) {
+        self.requestedPageSize = requestedPageSize
+        self.obtainedPageSize = obtainedPageSize
+        self.fallbackReason = fallbackReason
+        self.populate = populate
+        self.isLocked = isLocked
+        self.numaPolicy = numaPolicy
+        self.isReused = isReused
+        self.transparentHugeBytes = transparentHugeBytes
+        self.filePath = filePath
+        self.blocks = blocks
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let path = filePath { parts.append("file \(path)") }
+        if let requested = requestedPageSize, requested != obtainedPageSize {
+            parts.append("pages \(obtainedPageSize) (asked \(requested))")
+        } else {
+            parts.append("pages \(obtainedPageSize)")
+        }
+        if let reason = fallbackReason { parts.append("fallback: \(reason)") }
+        if let thp = transparentHugeBytes { parts.append("THP-backed \(thp) B") }
+        if populate != .none { parts.append("populated \(populate)") }
+        if isLocked { parts.append("locked") }
+        if let policy = numaPolicy { parts.append("policy \(policy)") }
+        if isReused { parts.append("reused") }
+        if !blocks.isEmpty { parts.append("blocks " + blocks.map(\.description).joined(separator: ", ")) }
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension BufferBacking.Backend {
+    /// An anonymous `mmap` (``MmapAllocator``).
+    public static var mmap: Self { Self(rawValue: "mmap") }
+    /// An anonymous `mmap` with a NUMA policy (``NumaAllocator``).
+    public static var numa: Self { Self(rawValue: "numa") }
+    /// A file mapping (``FileMapping``).
+    public static var file: Self { Self(rawValue: "file") }
+}
+
+extension BufferBacking {
+    /// A report with mapping details, in the form of 0.1.0 (before details moved out of the core).
+    public init(
+        backend: Backend, customName: String? = nil, alignment: Int, reservedByteCount: Int,
+        requestedPageSize: PageSize? = nil, obtainedPageSize: PageSize
+    ) {
+        self.init(
+            backend: backend, customName: customName, alignment: alignment, reservedByteCount: reservedByteCount,
+            details: MappingDetails(requestedPageSize: requestedPageSize, obtainedPageSize: obtainedPageSize))
+    }
+}
+
+// What every buffer reports about pages, from its mapping details where it has them (memory from
+// other backends is on base pages, not populated, not locked, with no policy of its own).
+extension BufferBacking {
+    /// The mapping details ZiggyMmap attached (nil for memory from other backends).
+    public var mapping: MappingDetails? { details(as: MappingDetails.self) }
+    /// The page size asked for, when the allocator takes a request (nil for malloc-based ones).
+    public var requestedPageSize: PageSize? { mapping?.requestedPageSize }
+    /// The page size the memory is mapped with (see ``MappingDetails/obtainedPageSize``).
+    public var obtainedPageSize: PageSize { mapping?.obtainedPageSize ?? .base }
+    /// Why the obtained page size differs from the requested one (nil when it does not).
+    public var fallbackReason: String? { mapping?.fallbackReason }
+    /// Whether the request was satisfied with a different page size than asked for.
+    public var fellBack: Bool { fallbackReason != nil }
+    /// How the pages were faulted in before the buffer was returned.
+    public var populate: PopulateMode { mapping?.populate ?? .none }
+    /// Whether the pages are locked in RAM (`mlock`).
+    public var isLocked: Bool { mapping?.isLocked ?? false }
+    /// The NUMA policy the kernel accepted for the range (nil: none set).
+    public var numaPolicy: NumaPolicy? { mapping?.numaPolicy }
+    /// Whether the memory came from an allocator's reuse pool rather than a fresh mapping.
+    public var isReused: Bool { mapping?.isReused ?? false }
+    /// THP-backed bytes measured at allocation (see ``MappingDetails/transparentHugeBytes``).
+    public var transparentHugeBytes: Int? { mapping?.transparentHugeBytes }
+}

@@ -1,0 +1,179 @@
+// swift-format-ignore-file
+// (Each case and its "// no hostile input" reason stay on one line: Tests/Misuse/entry_points.py reads them.)
+// Every public entry point of ZiggyAlloc and ZiggyMmap that takes input — each function,
+// initializer, subscript and method with at least one parameter in the modules' symbol graphs —
+// named the way Tests/Misuse/check-entry-point-coverage names it: "Module Type.name(labels:)",
+// with the parameter types or the generic constraint added where overloads share that name.
+//
+// The script compares this list with `swift package dump-symbol-graph` (a new, renamed or removed
+// entry point fails it) and with what the suite really tried: a case without a reason must be
+// exercised — some test must call `Hostile.tried(.thatCase, …)` while it feeds the entry point a
+// hostile input — and the run log shows which tests did (`--verbose` lists them). A case whose
+// line ends with `// no hostile input: …` is explained instead: its inputs have no invalid values
+// (plain report values, comparisons), or it is an `unsafe`/allocator-author primitive whose
+// contract is the caller's, checked where the library relies on it.
+
+/// A public entry point taking input (see the file comment).
+enum EntryPoint: String, CaseIterable, Sendable {
+    case requestInit = "ZiggyAlloc AllocationRequest.init(_:count:alignment:zeroed:site:)"
+    case requestInitBytes = "ZiggyAlloc AllocationRequest.init(byteCount:alignment:zeroed:site:)"
+    case statisticsInit = "ZiggyAlloc AllocationStatistics.init(liveBytes:liveAllocations:peakBytes:cumulativeBytes:totalAllocations:)" // no hostile input: a plain report value; every Int is a counter value it may hold, nothing validates or consumes it
+    case backingEquals = "ZiggyAlloc BufferBacking.==(_:_:)" // no hostile input: equality over any two values
+    case backendInit = "ZiggyAlloc BufferBacking.Backend.init(rawValue:)" // no hostile input: any string names a backend by design (custom allocators add their own)
+    case backingDetails = "ZiggyAlloc BufferBacking.details(as:)"
+    case backingHash = "ZiggyAlloc BufferBacking.hash(into:)" // no hostile input: hashing any value
+    case backingInit = "ZiggyAlloc BufferBacking.init(backend:customName:alignment:reservedByteCount:details:)" // no hostile input: a plain report value a custom allocator fills in; nothing validates or consumes it
+    case deallocatorBacking = "ZiggyAlloc BufferDeallocator.backing(_:byteCount:)" // no hostile input: allocator-author primitive called by UnmanagedBuffer with its own base and size (covered through every buffer's backing)
+    case deallocatorOwner = "ZiggyAlloc BufferDeallocator.owner(_:)" // no hostile input: takes any BufferOwner instance; the buffer calls its release exactly once (the Custom allocators suite)
+    case deallocatorRelease = "ZiggyAlloc BufferDeallocator.release(_:byteCount:)" // no hostile input: the right to free one allocation; a second call is a double free by definition ("must be called at most once"), which only unsafe code can express (RawAllocation is @unsafe)
+    case ownerBacking = "ZiggyAlloc BufferOwner.backing(_:byteCount:)" // no hostile input: an open method user subclasses override; the library calls it with the buffer's own base and size
+    case ownerRelease = "ZiggyAlloc BufferOwner.release(_:byteCount:)" // no hostile input: an open method user subclasses override; the library calls it exactly once per buffer
+    case arrayDistance = "ZiggyAlloc BufferArray.distance(from:to:)"
+    case arrayIndexOffset = "ZiggyAlloc BufferArray.index(_:offsetBy:)"
+    case arrayIndexLimited = "ZiggyAlloc BufferArray.index(_:offsetBy:limitedBy:)"
+    case arrayIndexAfter = "ZiggyAlloc BufferArray.index(after:)"
+    case arrayIndexBefore = "ZiggyAlloc BufferArray.index(before:)"
+    case arrayInit = "ZiggyAlloc BufferArray.init(_:allocator:fileID:line:function:) (consuming UnmanagedBuffer<Element>, A, StaticString, UInt, StaticString)"
+    case arrayInitDebug = "ZiggyAlloc BufferArray.init(_:allocator:fileID:line:function:) (consuming UnmanagedBuffer<Element>, borrowing DebugMemoryAllocator<Base>, StaticString, UInt, StaticString)"
+    case arrayInitCopying = "ZiggyAlloc BufferArray.init(allocator:copying:fileID:line:function:) where Element: BitwiseCopyable"
+    case arrayInitCopyingTrivial = "ZiggyAlloc BufferArray.init(allocator:copying:fileID:line:function:) where Element: TrivialElement"
+    case arrayInitRepeating = "ZiggyAlloc BufferArray.init(allocator:count:repeating:fileID:line:function:) where Element: BitwiseCopyable"
+    case arrayInitRepeatingTrivial = "ZiggyAlloc BufferArray.init(allocator:count:repeating:fileID:line:function:) where Element: TrivialElement"
+    case arraySubscript = "ZiggyAlloc BufferArray.subscript(_:) (Int)"
+    case arraySubscriptRange = "ZiggyAlloc BufferArray.subscript(_:) (Range<Int>)"
+    case arraySwapAt = "ZiggyAlloc BufferArray.swapAt(_:_:)"
+    case arrayWithBuffer = "ZiggyAlloc BufferArray.withBuffer(_:)"
+    case arrayContiguousMutable = "ZiggyAlloc BufferArray.withContiguousMutableStorageIfAvailable(_:)"
+    case arrayContiguous = "ZiggyAlloc BufferArray.withContiguousStorageIfAvailable(_:)"
+    case arrayWithBufferPointer = "ZiggyAlloc BufferArray.withUnsafeBufferPointer(_:)"
+    case arrayWithMutableBufferPointer = "ZiggyAlloc BufferArray.withUnsafeMutableBufferPointer(_:)"
+    case callSiteEquals = "ZiggyAlloc CallSite.==(_:_:)" // no hostile input: equality over any two values
+    case callSiteHash = "ZiggyAlloc CallSite.hash(into:)" // no hostile input: hashing any value
+    case callSiteInit = "ZiggyAlloc CallSite.init(fileID:line:function:)" // no hostile input: static strings and a line number, every value valid (they only label leak reports)
+    case ctxAllocateDeferring = "ZiggyAlloc Ctx.allocate(_:count:zeroed:deferringTo:fileID:line:function:) (T.Type, Int, Bool, borrowing DeferScope, StaticString, UInt, StaticString)"
+    case ctxAllocateDeferringInout = "ZiggyAlloc Ctx.allocate(_:count:zeroed:deferringTo:fileID:line:function:) (T.Type, Int, Bool, inout DeferScope, StaticString, UInt, StaticString)"
+    case ctxAllocate = "ZiggyAlloc Ctx.allocate(_:count:zeroed:fileID:line:function:) where T: BitwiseCopyable"
+    case ctxAllocateTrivial = "ZiggyAlloc Ctx.allocate(_:count:zeroed:fileID:line:function:) where T: TrivialElement"
+    case ctxInit = "ZiggyAlloc Ctx.init(allocator:output:input:)"
+    case ctxPrint = "ZiggyAlloc Ctx.print(_:terminator:)"
+    case ctxPrintLine = "ZiggyAlloc Ctx.printLine(_:)"
+    case debugAllocateRaw = "ZiggyAlloc DebugMemoryAllocator.allocateRaw(_:)"
+    case debugFailure = "ZiggyAlloc DebugMemoryAllocator.failure(forInvalidRequest:)"
+    case debugInit = "ZiggyAlloc DebugMemoryAllocator.init(_:wrapping:onLeak:scribble:logger:)"
+    case deferAdopt = "ZiggyAlloc DeferScope.adopt(_:)"
+    case deferDefer = "ZiggyAlloc DeferScope.defer(_:)"
+    case deferRun = "ZiggyAlloc DeferScope.run(_:)"
+    case rawBuffer = "ZiggyAlloc RawAllocation.buffer(of:)"
+    case rawInit = "ZiggyAlloc RawAllocation.init(base:byteCount:deallocator:)" // no hostile input: an @unsafe memberwise value for allocator authors; the typed allocate checks every RawAllocation an allocator returns (size and alignment) before adopting it (Custom allocators suite)
+    case scopedAllocateRaw = "ZiggyAlloc ScopedAllocator.allocateRaw(_:)"
+    case scopedResizeRaw = "ZiggyAlloc ScopedAllocator.resizeRaw(_:to:)"
+    case scopedInit = "ZiggyAlloc ScopedAllocator.init(chunkByteCount:)"
+    case scopedWithScope = "ZiggyAlloc ScopedAllocator.withScope(chunkByteCount:_:)"
+    case recorderAllocation = "ZiggyAlloc StatisticsRecorder.recordAllocation(byteCount:)"
+    case recorderDeallocation = "ZiggyAlloc StatisticsRecorder.recordDeallocation(byteCount:)"
+    case systemAllocate = "ZiggyAlloc SystemMemoryAllocator.allocate(_:count:zeroed:fileID:line:function:)"
+    case systemAllocateAligned = "ZiggyAlloc SystemMemoryAllocator.allocate(_:count:alignment:zeroed:fileID:line:function:)"
+    case systemAllocateRaw = "ZiggyAlloc SystemMemoryAllocator.allocateRaw(_:)"
+    case systemResizeRaw = "ZiggyAlloc SystemMemoryAllocator.resizeRaw(_:to:)"
+    case sinkInit = "ZiggyAlloc TextSink.init(_:)"
+    case sourceInit = "ZiggyAlloc TextSource.init(_:)"
+    case sourceLines = "ZiggyAlloc TextSource.lines(_:)"
+    case errnoName = "ZiggyAlloc AllocationError.errnoName(_:)" // no hostile input: a deprecated spelling of Errno(rawValue:).report, which names every Int32 (unknown codes by number); Errno is covered
+    case spanDot = "ZiggyAlloc Span.dot(_:)"
+    case copyFromSpan = "ZiggyAlloc UnmanagedBuffer.copy(from:) (Span<Element>)"
+    case copyFromArray = "ZiggyAlloc UnmanagedBuffer.copy(from:) ([Element])"
+    case copyFromBuffer = "ZiggyAlloc UnmanagedBuffer.copy(from:) (borrowing UnmanagedBuffer<Element>)"
+    case fill = "ZiggyAlloc UnmanagedBuffer.fill(with:)"
+    case unsafeBaseInit = "ZiggyAlloc UnmanagedBuffer.init(unsafeBase:count:deallocator:)"
+    case unsafeWrappingInit = "ZiggyAlloc UnmanagedBuffer.init(unsafeWrapping:)"
+    case mutableSpanRange = "ZiggyAlloc UnmanagedBuffer.mutableSpan(_:)"
+    case ownerOfType = "ZiggyAlloc UnmanagedBuffer.owner(ofType:)"
+    case rebound = "ZiggyAlloc UnmanagedBuffer.rebound(to:)"
+    case spanRange = "ZiggyAlloc UnmanagedBuffer.span(_:)"
+    case subscriptIndex = "ZiggyAlloc UnmanagedBuffer.subscript(_:)"
+    case withBufferPointer = "ZiggyAlloc UnmanagedBuffer.withUnsafeBufferPointer(_:)"
+    case withBytes = "ZiggyAlloc UnmanagedBuffer.withUnsafeBytes(_:)"
+    case withMutableBufferPointer = "ZiggyAlloc UnmanagedBuffer.withUnsafeMutableBufferPointer(_:)"
+    case withWrapping = "ZiggyAlloc UnmanagedBuffer.withWrapping(_:_:) (inout MutableSpan<Element>, (inout WrappedBuffer<Element>) throws(E) -> R)"
+    case withWrappingArray = "ZiggyAlloc UnmanagedBuffer.withWrapping(_:_:) (inout [Element], (inout WrappedBuffer<Element>) throws(E) -> R)"
+    case allocateAligned = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(_:count:alignment:zeroed:fileID:line:function:) where T: BitwiseCopyable"
+    case allocateAlignedTrivial = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(_:count:alignment:zeroed:fileID:line:function:) where T: TrivialElement"
+    case allocate = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(_:count:zeroed:fileID:line:function:) where T: BitwiseCopyable"
+    case allocateTrivial = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(_:count:zeroed:fileID:line:function:) where T: TrivialElement"
+    case allocateCopying = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(copying:fileID:line:function:) ([T], StaticString, UInt, StaticString) where T: BitwiseCopyable"
+    case allocateCopyingSpan = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(copying:fileID:line:function:) (Span<T>, StaticString, UInt, StaticString) where T: BitwiseCopyable"
+    case allocateCopyingSpanTrivial = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(copying:fileID:line:function:) (Span<T>, StaticString, UInt, StaticString) where T: TrivialElement"
+    case allocateCopyingCollection = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(copying:fileID:line:function:) (C, StaticString, UInt, StaticString) where C: Collection, C.Element: BitwiseCopyable"
+    case allocateCopyingCollectionTrivial = "ZiggyAlloc UnmanagedMemoryAllocator.allocate(copying:fileID:line:function:) (C, StaticString, UInt, StaticString) where C: Collection, C.Element: TrivialElement"
+    case allocateBytes = "ZiggyAlloc UnmanagedMemoryAllocator.allocateBytes(_:)"
+    case allocateRawRequirement = "ZiggyAlloc UnmanagedMemoryAllocator.allocateRaw(_:)"
+    case resize = "ZiggyAlloc UnmanagedMemoryAllocator.resize(_:to:fileID:line:function:)"
+    case resizeRawRequirement = "ZiggyAlloc UnmanagedMemoryAllocator.resizeRaw(_:to:) (requirement)" // no hostile input: an allocator-author primitive; resize(_:to:) validates every request before calling it and checks the size and alignment of what it returns (each allocator's own resizeRaw is fed hostile allocations below)
+    case resizeRawDefault = "ZiggyAlloc UnmanagedMemoryAllocator.resizeRaw(_:to:) (default implementation)" // no hostile input: the default answers nil for every input without touching the allocation
+    case failureRequirement = "ZiggyAlloc UnmanagedMemoryAllocator.failure(forInvalidRequest:)"
+    case failureDefault = "ZiggyAlloc UnmanagedMemoryAllocator.failure(forInvalidRequest:) where Self.Failure == AllocationError"
+    case wrappedCopy = "ZiggyAlloc WrappedBuffer.copy(from:)"
+    case wrappedFill = "ZiggyAlloc WrappedBuffer.fill(with:)"
+    case wrappedSubscript = "ZiggyAlloc WrappedBuffer.subscript(_:)"
+    case fallbackChain = "ZiggyMmap FallbackPolicy.chain(for:)"
+    case mapReadOnly = "ZiggyMmap FileMapping.mapReadOnly(_:as:count:offset:populate:)"
+    case mapReadWrite = "ZiggyMmap FileMapping.mapReadWrite(_:as:count:offset:createOrExtend:populate:)"
+    case poolFreePages = "ZiggyMmap HugePagePool.freePages(_:node:)"
+    case poolRead = "ZiggyMmap HugePagePool.read(_:)"
+    case reservationInit = "ZiggyMmap HugePageReservation.init(_:count:node:)"
+    case mappingDetailsInit = "ZiggyMmap MappingDetails.init(requestedPageSize:obtainedPageSize:fallbackReason:populate:isLocked:numaPolicy:isReused:transparentHugeBytes:filePath:blocks:)" // no hostile input: a plain report value (what a mapping obtained); nothing validates or consumes it
+    case mmapOptionsInit = "ZiggyMmap MmapAllocator.Options.init(pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)"
+    case mmapAllocateRaw = "ZiggyMmap MmapAllocator.allocateRaw(_:)"
+    case mmapResizeRaw = "ZiggyMmap MmapAllocator.resizeRaw(_:to:)"
+    case mmapFailure = "ZiggyMmap MmapAllocator.failure(forInvalidRequest:)"
+    case mmapInitOptions = "ZiggyMmap MmapAllocator.init(_:)"
+    case mmapInit = "ZiggyMmap MmapAllocator.init(pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)"
+    case nodeSetContains = "ZiggyMmap NodeSet.contains(_:)"
+    case nodeSetInit = "ZiggyMmap NodeSet.init(_:)"
+    case nodeSetLiteral = "ZiggyMmap NodeSet.init(arrayLiteral:)"
+    case nodeSetParsing = "ZiggyMmap NodeSet.init(parsing:)"
+    case nodeSetIntersection = "ZiggyMmap NodeSet.intersection(_:)"
+    case nodeSetSubset = "ZiggyMmap NodeSet.isSubset(of:)"
+    case numaAllocateRaw = "ZiggyMmap NumaAllocator.allocateRaw(_:)"
+    case numaResizeRaw = "ZiggyMmap NumaAllocator.resizeRaw(_:to:)"
+    case numaFailure = "ZiggyMmap NumaAllocator.failure(forInvalidRequest:)"
+    case numaInit = "ZiggyMmap NumaAllocator.init(policy:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)"
+    case topologyDistance = "ZiggyMmap NumaTopology.distance(from:to:)"
+    case topologyNode = "ZiggyMmap NumaTopology.node(_:)"
+    case topologyNodeOfCPU = "ZiggyMmap NumaTopology.node(ofCPU:)"
+    case pageSizeInit = "ZiggyMmap PageSize.init(hugeTLBByteCount:)"
+    case pageSizeMeasure = "ZiggyMmap PageSizeReport.measure(address:byteCount:)"
+    case placementFraction = "ZiggyMmap PlacementReport.fraction(onNode:)"
+    case readOnlyAdvise = "ZiggyMmap ReadOnlyMappedBuffer.advise(_:elements:)"
+    case readOnlyPlacement = "ZiggyMmap ReadOnlyMappedBuffer.placement(maximumSamples:)"
+    case readOnlySubscript = "ZiggyMmap ReadOnlyMappedBuffer.subscript(_:)"
+    case readOnlyWithBufferPointer = "ZiggyMmap ReadOnlyMappedBuffer.withUnsafeBufferPointer(_:)"
+    case readOnlyWithBytes = "ZiggyMmap ReadOnlyMappedBuffer.withUnsafeBytes(_:)"
+    case pinCurrentThread = "ZiggyMmap ThreadPinning.pinCurrentThread(to:)"
+    case pinningRun = "ZiggyMmap ThreadPinning.run(onNode:threads:_:)"
+    case withCurrentThread = "ZiggyMmap ThreadPinning.withCurrentThread(pinnedTo:_:)"
+    case thpModeInit = "ZiggyMmap TransparentHugePages.Mode.init(rawValue:)"
+    case advise = "ZiggyMmap UnmanagedBuffer.advise(_:)"
+    case adviseElements = "ZiggyMmap UnmanagedBuffer.advise(_:elements:)"
+    case flush = "ZiggyMmap UnmanagedBuffer.flush(waiting:)"
+    case placement = "ZiggyMmap UnmanagedBuffer.placement(maximumSamples:)"
+    case placementElements = "ZiggyMmap UnmanagedBuffer.placement(elements:maximumSamples:)"
+    case backingInitPageSizes = "ZiggyMmap BufferBacking.init(backend:customName:alignment:reservedByteCount:requestedPageSize:obtainedPageSize:)" // no hostile input: a plain report value a custom allocator fills in; nothing validates or consumes it
+    case numaInitBlocked = "ZiggyMmap NumaAllocator.init(blockedFor:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)"
+    case teamAllocate = "ZiggyMmap Team.allocate(_:count:pageSize:fallback:memoryNodes:populate:) where T: BitwiseCopyable"
+    case teamAllocateTrivial = "ZiggyMmap Team.allocate(_:count:pageSize:fallback:memoryNodes:populate:) where T: TrivialElement"
+    case teamDot = "ZiggyMmap Team.dot(_:_:)"
+    case forEachChunkOf = "ZiggyMmap Team.forEachChunk(of:_:)"
+    case forEachChunkOfReading = "ZiggyMmap Team.forEachChunk(of:reading:_:)"
+    case forEachChunkOfReadingTwo = "ZiggyMmap Team.forEachChunk(of:reading:_:_:)"
+    case forEachChunkReading = "ZiggyMmap Team.forEachChunk(reading:_:)"
+    case teamInitPerNode = "ZiggyMmap Team.init(perNode:nodes:oversubscribe:)"
+    case teamInit = "ZiggyMmap Team.init(threads:binding:oversubscribe:)"
+    case teamMaximum = "ZiggyMmap Team.maximum(_:)"
+    case teamMinimum = "ZiggyMmap Team.minimum(_:)"
+    case teamRun = "ZiggyMmap Team.run(_:)"
+    case teamSchedule = "ZiggyMmap Team.schedule(_:count:pageSize:memoryNodes:)"
+    case teamScheduleFor = "ZiggyMmap Team.schedule(for:)"
+    case teamSum = "ZiggyMmap Team.sum(_:)"
+    case scheduleParts = "ZiggyMmap TeamSchedule.parts(of:)"
+}
