@@ -17,8 +17,14 @@ public struct MappingDetails: BackingDetails {
     public var populate: PopulateMode
     /// Whether the pages are locked in RAM (`mlock`).
     public var isLocked: Bool
-    /// The NUMA policy the kernel accepted for the range (nil: none set).
+    /// The NUMA policy the kernel accepted for the range (nil: none set). For a ``NumaAllocator``
+    /// with ``NumaPolicy/default`` under an inherited policy (`numactl --membind`, a launcher's
+    /// `--mem-bind`), the inherited policy, which the range's pages follow, with
+    /// ``isPolicyInherited`` set.
     public var numaPolicy: NumaPolicy?
+    /// Whether ``numaPolicy`` is the allocating thread's inherited policy rather than one set on
+    /// the range.
+    public var isPolicyInherited: Bool = false
     /// Whether the memory came from an allocator's reuse pool rather than a fresh mapping.
     public var isReused: Bool
     /// For THP regions populated at allocation: bytes the kernel backed with huge pages
@@ -67,7 +73,7 @@ public struct MappingDetails: BackingDetails {
         if let thp = transparentHugeBytes { parts.append("THP-backed \(thp) B") }
         if populate != .none { parts.append("populated \(populate)") }
         if isLocked { parts.append("locked") }
-        if let policy = numaPolicy { parts.append("policy \(policy)") }
+        if let policy = numaPolicy { parts.append("policy \(policy)" + (isPolicyInherited ? " (inherited)" : "")) }
         if isReused { parts.append("reused") }
         if !blocks.isEmpty { parts.append("blocks " + blocks.map(\.description).joined(separator: ", ")) }
         return parts.joined(separator: ", ")

@@ -57,7 +57,8 @@ extension MappingEngine {
         let replacement = MappingRecord(
             .init(
                 base: base, length: newLength, obtained: size, alignment: mapping.alignment, locked: mapping.locked,
-                policy: mapping.policy, transparentHugeBytes: thp, blockNodes: nil, blocks: []),
+                policy: mapping.policy, policyInherited: mapping.policyInherited, transparentHugeBytes: thp,
+                blockNodes: nil, blocks: []),
             counters: counters, pool: record.pool, requested: record.requested, fallbackReason: record.fallbackReason,
             populate: populated)
         replacement.reused = record.reused

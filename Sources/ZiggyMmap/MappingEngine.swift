@@ -93,7 +93,7 @@ final class MappingEngine: Sendable {
         let start = try map(size, length: length, alignment: alignment)
         do throws(MmapError) {
             try advise(start, length, size)
-            let policy = try placement?.apply(start, length, size)
+            let applied = try placement?.apply(start, length, size)
             let populated: PopulateMode
             if case .none = options.populate { populated = .none } else { populated = try populate(start, length, size) }
             if options.lock, case .failure(let error) = Kernel.mlock(start, length) {
@@ -105,7 +105,7 @@ final class MappingEngine: Sendable {
             let record = MappingRecord(
                 .init(
                     base: start, length: length, obtained: size, alignment: alignment, locked: options.lock,
-                    policy: policy, transparentHugeBytes: thp,
+                    policy: applied?.policy, policyInherited: applied?.inherited ?? false, transparentHugeBytes: thp,
                     blockNodes: placement?.blocked.map { $0.memoryNodes ?? $0.team.nodes },
                     blocks: placement?.schedule(length, size)?.nodeRuns.map {
                         MappingDetails.Block(

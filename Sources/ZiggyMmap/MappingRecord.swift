@@ -18,6 +18,8 @@ final class MappingRecord: BufferOwner, @unchecked Sendable {
         let alignment: Int
         let locked: Bool
         let policy: NumaPolicy?
+        /// Whether `policy` is the allocating thread's, which a range without its own follows.
+        let policyInherited: Bool
         let transparentHugeBytes: Int?
         /// For a blocked placement: the memory nodes its blocks were bound to, and the blocks.
         let blockNodes: NodeSet?
@@ -66,13 +68,14 @@ final class MappingRecord: BufferOwner, @unchecked Sendable {
     }
 
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
-        BufferBacking(
+        var details = MappingDetails(
+            requestedPageSize: requested, obtainedPageSize: mapping.obtained, fallbackReason: fallbackReason,
+            populate: populate, isLocked: mapping.locked, numaPolicy: mapping.policy, isReused: reused,
+            transparentHugeBytes: mapping.transparentHugeBytes, blocks: mapping.blocks)
+        details.isPolicyInherited = mapping.policyInherited
+        return BufferBacking(
             backend: mapping.policy == nil ? .mmap : .numa, alignment: mapping.alignment,
-            reservedByteCount: mapping.length,
-            details: MappingDetails(
-                requestedPageSize: requested, obtainedPageSize: mapping.obtained, fallbackReason: fallbackReason,
-                populate: populate, isLocked: mapping.locked, numaPolicy: mapping.policy, isReused: reused,
-                transparentHugeBytes: mapping.transparentHugeBytes, blocks: mapping.blocks))
+            reservedByteCount: mapping.length, details: details)
     }
 
     /// The mapping record behind `buffer`, through debug wrappers; nil for other memory.

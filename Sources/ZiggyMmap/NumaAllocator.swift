@@ -61,6 +61,21 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
                 policy: policy, populateCPUs: cpus.isEmpty ? nil : cpus, poolNodes: poolNodes))
     }
 
+    /// An allocator that keeps memory inside the process's inherited binding (``NumaBinding``):
+    /// `bind` to its node when it is bound to one — the MPI layout, one rank per node — and, when
+    /// it spans several, what `spanning` says (interleave over them by default; `.refuse` throws
+    /// ``MmapError/invalidPolicy(_:reason:)`` naming the nodes and how to bind to one). Population
+    /// threads run on the binding's CPUs only. ``policy`` says which policy was chosen.
+    public convenience init(
+        bound binding: NumaBinding = .current(), spanning: NumaBinding.Spanning = .interleave,
+        pageSize: PageSize = .base, fallback: FallbackPolicy = .strict, populate: PopulateMode = .none,
+        lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+    ) throws(MmapError) {
+        try self.init(
+            policy: binding.policy(spanning: spanning), pageSize: pageSize, fallback: fallback, populate: populate,
+            lock: lock, reusePoolBytes: reusePoolBytes, onFallback: onFallback)
+    }
+
     /// An allocator of blocked buffers for `team` (Chapel's Block distribution): each buffer is cut
     /// by the team's static schedule (``TeamSchedule``) into contiguous parts on page boundaries of
     /// the page size obtained; each part is bound (`mbind`) to its node — member k's node, or with

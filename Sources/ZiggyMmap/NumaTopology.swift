@@ -41,7 +41,8 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
     /// what `taskset`, a cgroup cpuset or a launcher's `--bind-to` left it), ascending.
     public let allowedCPUs: [Int]
     /// The nodes this process may allocate memory on (`Mems_allowed_list` in `/proc/self/status`:
-    /// a cgroup cpuset or `numactl --membind`); every node when the kernel does not say.
+    /// the cgroup cpuset's memory nodes); every node when the kernel does not say. `numactl
+    /// --membind` sets a memory policy instead, which ``NumaBinding/threadPolicy`` reports.
     public let allowedNodes: NodeSet
 
     /// Nodes with at least one CPU this thread may run on.

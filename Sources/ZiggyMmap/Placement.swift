@@ -66,8 +66,11 @@ struct Placement: Sendable {
     }
 
     /// Binds the fresh range before anything touches it — the whole range, or each block to its
-    /// node — and returns the policy the kernel reports (for blocks, the first block's).
-    func apply(_ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize) throws(MmapError) -> NumaPolicy {
+    /// node — and returns the policy the kernel reports (for blocks, `bind` over their nodes) and
+    /// whether it is the thread's inherited one (a `.default` range under `numactl --membind`).
+    func apply(
+        _ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize
+    ) throws(MmapError) -> (policy: NumaPolicy, inherited: Bool) {
         if let schedule = schedule(length, size) {
             for run in schedule.nodeRuns {
                 let (mode, mask) = NumaPolicy.bind([run.node]).kernelArguments
@@ -75,13 +78,21 @@ struct Placement: Sendable {
                 let bytes = min(length, run.pages.upperBound * size.byteCount) - offset
                 try bind(start + offset, bytes, mode, mask, "binding pages \(run.pages) of \(size) to node \(run.node)")
             }
-            return policy
+            return (policy, false)
         }
         let (mode, mask) = policy.kernelArguments
         if policy != .default { try bind(start, length, mode, mask, "applying NUMA policy \(policy) to \(length) B") }
         switch Kernel.getMempolicy(address: start, maskWords: max(mask.count, 16)) {
         case .success(let (acceptedMode, acceptedMask)):
-            return NumaPolicy(kernelMode: acceptedMode, mask: acceptedMask) ?? policy
+            let accepted = NumaPolicy(kernelMode: acceptedMode, mask: acceptedMask) ?? policy
+            // A range with no policy of its own follows the faulting thread's — what numactl
+            // --membind or a launcher's --mem-bind set. The kernel reports such a range as
+            // "default"; the truthful answer is the policy its pages will follow.
+            if accepted == .default {
+                let inherited = NumaBinding.threadPolicy()
+                if inherited != .default { return (inherited, true) }
+            }
+            return (accepted, false)
         case .failure(let error):
             throw .kernel(call: "get_mempolicy", errno: error, request: "reading back the policy of \(length) B")
         }

@@ -159,6 +159,8 @@ enum EntryPoint: String, CaseIterable, Sendable {
     case placement = "ZiggyMmap UnmanagedBuffer.placement(maximumSamples:)"
     case placementElements = "ZiggyMmap UnmanagedBuffer.placement(elements:maximumSamples:)"
     case backingInitPageSizes = "ZiggyMmap BufferBacking.init(backend:customName:alignment:reservedByteCount:requestedPageSize:obtainedPageSize:)" // no hostile input: a plain report value a custom allocator fills in; nothing validates or consumes it
+    case numaInitBound = "ZiggyMmap NumaAllocator.init(bound:spanning:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)"
+    case bindingPolicy = "ZiggyMmap NumaBinding.policy(spanning:)"
     case numaInitBlocked = "ZiggyMmap NumaAllocator.init(blockedFor:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)"
     case teamAllocate = "ZiggyMmap Team.allocate(_:count:pageSize:fallback:memoryNodes:populate:) where T: BitwiseCopyable"
     case teamAllocateTrivial = "ZiggyMmap Team.allocate(_:count:pageSize:fallback:memoryNodes:populate:) where T: TrivialElement"

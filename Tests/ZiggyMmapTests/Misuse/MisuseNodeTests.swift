@@ -69,6 +69,50 @@ extension MisuseSuite {
             }
         }
 
+        @Test("NumaAllocator(bound:) and NumaBinding.policy(spanning:): bindings naming missing, negative or no nodes, spanning nodes under .refuse, are typed errors")
+        func boundBindings() {
+            let topology = Host.topology
+            for nodes in hostileNodeSets {
+                for spanning in [NumaBinding.Spanning.interleave, .preferMany, .refuse] {
+                    // A binding as a hostile cpuset (memory nodes `nodes`) and policy could leave it.
+                    let binding = NumaBinding(
+                        topology: NumaTopology(
+                            nodes: topology.nodes, isNumaAvailable: true, allowedCPUs: topology.allowedCPUs,
+                            allowedNodes: nodes),
+                        threadPolicy: nodes.isEmpty ? .default : .interleave(nodes))
+                    let label = "NumaAllocator(bound: nodes \(binding.nodes), spanning: \(spanning))"
+                    Hostile.tried(.numaInitBound, label)
+                    Hostile.tried(.bindingPolicy, "policy(spanning: \(spanning)) over \(binding.nodes)")
+                    let policy: NumaPolicy
+                    do throws(MmapError) {
+                        policy = try binding.policy(spanning: spanning)
+                    } catch {
+                        if binding.nodes.isEmpty {
+                            expectMessage(error, contains: ["no node with memory"], label)
+                        } else {
+                            #expect(spanning == .refuse && binding.nodes.count > 1, "\(label): \(error)")
+                            expectMessage(error, contains: ["not to one node", "--bind-to numa"], label)
+                        }
+                        continue
+                    }
+                    guard let expected = expectedPolicyError(policy) else {
+                        // A policy over existing nodes: the allocator is made and binds there.
+                        do throws(MmapError) {
+                            let allocator = try NumaAllocator(bound: binding, spanning: spanning)
+                            #expect(allocator.policy == policy, "\(label)")
+                        } catch {
+                            Issue.record("\(label) threw \(error)")
+                        }
+                        continue
+                    }
+                    let error = thrownError(label) { () throws(MmapError) in
+                        _ = try NumaAllocator(bound: binding, spanning: spanning)
+                    }
+                    #expect(error == expected, "\(label): \(String(describing: error))")
+                }
+            }
+        }
+
         @Test("NumaAllocator: every policy over the nodes that exist is accepted and reported back by the kernel")
         func validPolicies() throws {
             let nodes = Host.topology.nodesWithMemory
