@@ -2,8 +2,9 @@
 #
 #   make test    install what is missing, build, run every test: unit tests (hugetlb tests reserve
 #                pages when root), a quick ziggy-bench run checking its output, the same suite under
-#                AddressSanitizer and ThreadSanitizer, a timed libFuzzer run, and the multi-node NUMA tests inside 2- and
-#                4-node qemu VMs
+#                AddressSanitizer and ThreadSanitizer, a timed libFuzzer run, the MPI checks under
+#                mpirun (Integrations/MPI), and the multi-node NUMA tests inside 2-, 4- and 3-node
+#                qemu VMs
 #   make docs    build the DocC archives of ZiggyAlloc and ZiggyMmap into .build-docs/ (part of
 #                make test: any DocC warning fails)
 #   make bench   build ziggy-bench in release mode and benchmark the backends on this host,

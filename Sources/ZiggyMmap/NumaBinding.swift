@@ -93,7 +93,9 @@ public struct NumaBinding: Sendable, Hashable, CustomStringConvertible {
     private static func nearest(to cpuNodes: NodeSet, among memory: NodeSet, _ topology: NumaTopology) -> NodeSet {
         var chosen: [Int] = []
         for node in cpuNodes {
-            let best = memory.min { (topology.distance(from: node, to: $0) ?? .max) < (topology.distance(from: node, to: $1) ?? .max) }
+            let best = memory.min {
+                (topology.distance(from: node, to: $0) ?? .max) < (topology.distance(from: node, to: $1) ?? .max)
+            }
             if let best, topology.distance(from: node, to: best) != nil { chosen.append(best) }
         }
         return chosen.isEmpty ? memory : NodeSet(chosen)

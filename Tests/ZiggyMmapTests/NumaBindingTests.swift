@@ -41,7 +41,9 @@ struct NumaBindingTests {
             return
         }
         #expect(policy == .bind([0, 1]))
-        #expect(reason.contains("nodes 0-1") && reason.contains("--bind-to numa") && reason.contains("spanning: .interleave"), "\(reason)")
+        #expect(
+            reason.contains("nodes 0-1") && reason.contains("--bind-to numa") && reason.contains("spanning: .interleave"),
+            "\(reason)")
     }
 
     @Test("CPUs of one node (mpirun --bind-to numa, taskset): bound to that node, bind policy")
@@ -109,7 +111,9 @@ struct NumaBindingTests {
             do {
                 let allocator = try NumaAllocator(policy: .default, populate: .kernel)
                 let buffer = try allocator.allocate(UInt8.self, count: 1 << 20)
-                if buffer.backing.numaPolicy != .preferred(0) { notes.append("numaPolicy \(String(describing: buffer.backing.numaPolicy))") }
+                if buffer.backing.numaPolicy != .preferred(0) {
+                    notes.append("numaPolicy \(String(describing: buffer.backing.numaPolicy))")
+                }
                 if buffer.backing.mapping?.isPolicyInherited != true { notes.append("isPolicyInherited false") }
                 if !(buffer.backing.mapping?.description.contains("policy preferred(0) (inherited)") ?? false) {
                     notes.append("description \(String(describing: buffer.backing.mapping))")

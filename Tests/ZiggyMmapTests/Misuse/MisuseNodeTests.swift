@@ -69,7 +69,9 @@ extension MisuseSuite {
             }
         }
 
-        @Test("NumaAllocator(bound:) and NumaBinding.policy(spanning:): bindings naming missing, negative or no nodes, spanning nodes under .refuse, are typed errors")
+        @Test(
+            "NumaAllocator(bound:) and NumaBinding.policy(spanning:): bindings naming missing, negative or no nodes, spanning nodes under .refuse, are typed errors"
+        )
         func boundBindings() {
             let topology = Host.topology
             for nodes in hostileNodeSets {

@@ -157,7 +157,8 @@ check("concurrent reservations: every rank reserving 3 pages on its node at once
     let nodeRestored = readInt(nodeCounter(job.node)) ?? -1
     let totalGranted = try job.allReduce(granted, .sum)
     if job.rank == 0 {
-        print("mpi-check: 2 MiB pool (nr_hugepages) before \(before), with every rank's 3 pages \(after), after release \(restored)")
+        print(
+            "mpi-check: 2 MiB pool (nr_hugepages) before \(before), with every rank's 3 pages \(after), after release \(restored)")
         if after != before + 3 * job.size || totalGranted != 3 * job.size {
             return "pool \(before) → \(after) for \(job.size) × 3 pages (granted \(totalGranted))"
         }

@@ -74,7 +74,8 @@ extension MPIJob {
                 reservation = consume made
             } catch {
                 outcome[2] = 1
-                failure = "rank \(rank) could not add \(demand - free) \(pageSize) pages (\(demand) asked by "
+                failure =
+                    "rank \(rank) could not add \(demand - free) \(pageSize) pages (\(demand) asked by "
                     + "\(nodeSize) rank(s), \(free) free): \(error)"
             }
         }

@@ -84,7 +84,8 @@ extension MPIJob {
         let mine = RankPlacement(
             rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(binding.cpus),
             label: label, pageSize: "\(backing.obtainedPageSize)" + (backing.fellBack ? " (fell back)" : ""),
-            policy: backing.numaPolicy.map { "\($0)" + (backing.mapping?.isPolicyInherited == true ? " (inherited)" : "") } ?? "none",
+            policy: backing.numaPolicy.map { "\($0)" + (backing.mapping?.isPolicyInherited == true ? " (inherited)" : "") }
+                ?? "none",
             pagesPerNode: report.pagesPerNode)
         let texts = try gather(mine.encoded)
         return texts.compactMap(RankPlacement.init(encoded:))
