@@ -48,7 +48,8 @@ public struct NumaBinding: Sendable, Hashable, CustomStringConvertible {
 
     /// The policy that keeps memory inside the binding: `bind` for one node; for several, what
     /// `spanning` says. Throws ``MmapError/invalidPolicy(_:reason:)`` for `.refuse` over several
-    /// nodes, naming them and how to bind the process to one.
+    /// nodes, naming them and how to bind the process to one, and for a binding left with no node
+    /// that has memory (a cpuset whose memory nodes exclude every node here).
     public func policy(spanning: Spanning) throws(MmapError) -> NumaPolicy {
         if nodes.count == 1 { return .bind(nodes) }
         if nodes.isEmpty {
