@@ -26,8 +26,15 @@ var failed = 0
 func check(_ name: String, _ body: () throws -> String?) {
     var complaint: String?
     do { complaint = try body() } catch { complaint = "threw \(error)" }
-    let mine = complaint.map { "rank \(job.rank): \($0)" } ?? ""
-    let all = (try? job.gather(String(mine.prefix(MPIJob.gatherTextLimit)))) ?? []
+    var mine = complaint.map { "rank \(job.rank): \($0)" } ?? ""
+    while mine.utf8.count > MPIJob.gatherTextLimit { mine.removeLast() }
+    let all: [String]
+    do {
+        all = try job.gather(mine)
+    } catch {
+        // Never a pass by default: a check whose complaints cannot be gathered failed.
+        all = ["rank \(job.rank): gathering the complaints failed: \(error)"]
+    }
     if job.rank == 0 {
         let complaints = all.filter { !$0.isEmpty }
         if complaints.isEmpty {
@@ -173,6 +180,17 @@ check("release: the node reservations are given back; the pool is as the job fou
     guard job.rank == 0 else { return nil }
     let now = readInt(globalCounter)
     return now == poolAtStart ? nil : "2 MiB pool \(String(describing: poolAtStart)) at start, \(String(describing: now)) now"
+}
+
+check("gather: a text over the limit on one rank makes every rank throw at once (none waits in MPI_Gather)") {
+    let text = job.rank == 0 ? String(repeating: "x", count: MPIJob.gatherTextLimit + 1) : "short"
+    do throws(MPIError) {
+        _ = try job.gather(text)
+        return "gather of \(text.utf8.count) B did not throw"
+    } catch {
+        guard case .invalidArgument(let message) = error else { return "threw \(error)" }
+        return message.contains("\(MPIJob.gatherTextLimit + 1) B") ? nil : "message: \(message)"
+    }
 }
 
 if job.rank == 0 { print("mpi-check: \(passed) passed, \(failed) failed") }

@@ -18,26 +18,34 @@ extension MPIJob {
     }
 
     /// `MPI_Gather` of one text per rank to rank 0 (at most ``gatherTextLimit`` UTF-8 bytes each):
-    /// all of them, in rank order, there; empty on the other ranks.
+    /// all of them, in rank order, there; empty on the other ranks. Every rank first learns the
+    /// longest text, so a text over the limit makes every rank throw
+    /// ``MPIError/invalidArgument(_:)`` together — never one rank alone while the others wait in
+    /// `MPI_Gather` — and each rank sends only as many bytes as the longest text needs.
     public func gather(_ text: String) throws(MPIError) -> [String] {
-        let slot = MPIJob.gatherTextLimit
-        var bytes = Array(text.utf8)
-        guard bytes.count <= slot else {
-            throw .invalidArgument("gather: a text of \(bytes.count) B is more than the \(slot) B each rank may send")
+        let bytes = Array(text.utf8)
+        let longest = try allReduce(bytes.count, .max)
+        guard longest <= MPIJob.gatherTextLimit else {
+            throw .invalidArgument(
+                "gather: a rank's text has \(longest) B, more than the \(MPIJob.gatherTextLimit) B each rank may send")
         }
-        bytes += [UInt8](repeating: 0, count: slot - bytes.count)
+        // Each slot: the text's length (8 bytes), then the text, padded to the longest.
+        let slot = 8 + longest
+        var packed = withUnsafeBytes(of: Int64(bytes.count).littleEndian) { Array($0) }
+        packed += bytes + [UInt8](repeating: 0, count: longest - bytes.count)
         var received = [UInt8](repeating: 0, count: rank == 0 ? slot * size : 1)
         try check(
-            MPI_Gather(&bytes, Int32(slot), zg_mpi_char(), &received, Int32(slot), zg_mpi_char(), 0, world), "MPI_Gather")
+            MPI_Gather(&packed, Int32(slot), zg_mpi_char(), &received, Int32(slot), zg_mpi_char(), 0, world), "MPI_Gather")
         guard rank == 0 else { return [] }
         return (0..<size).map { index in
-            let part = received[index * slot..<(index + 1) * slot]
-            return String(decoding: part.prefix { $0 != 0 }, as: UTF8.self)
+            let start = index * slot
+            let length = received[start..<start + 8].reversed().reduce(0) { $0 << 8 | Int($1) }
+            return String(decoding: received[start + 8..<start + 8 + min(length, longest)], as: UTF8.self)
         }
     }
 
-    /// The most bytes one rank's text may have in ``gather(_:)``.
-    public static let gatherTextLimit = 1024
+    /// The most UTF-8 bytes one rank's text may have in ``gather(_:)``.
+    public static let gatherTextLimit = 1 << 16
 
     /// The reduction operations used here.
     public enum ReduceOperation: Sendable {
