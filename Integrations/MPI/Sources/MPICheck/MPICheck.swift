@@ -193,6 +193,32 @@ check("gather: a text over the limit on one rank makes every rank throw at once 
     }
 }
 
+check("bad input on one rank: reserveHugePages and gatherPlacement throw on every rank, nothing reserved") {
+    let before = readInt(globalCounter)
+    let last = job.size - 1
+    var complaints: [String] = []
+    do throws(MPIError) {
+        _ = try job.reserveHugePages(.huge2MiB, bytesPerRank: job.rank == last ? -1 : 8 * megabyte)
+        complaints.append("reserveHugePages with rank \(last) passing -1 did not throw")
+    } catch {
+        let own = "\(error)".contains("bytesPerRank is -1")
+        let other = "\(error)".contains("other rank(s) refused")
+        if job.rank == last ? !own : !other { complaints.append("reserveHugePages threw \(error)") }
+    }
+    let buffer = try SystemMemoryAllocator().allocate(UInt8.self, count: 4096)
+    do throws(MPIError) {
+        _ = try job.gatherPlacement(of: buffer, label: job.rank == 0 ? "tab\there" : "fine")
+        complaints.append("gatherPlacement with a tab in rank 0's label did not throw")
+    } catch {
+        guard case .invalidArgument = error else { return "gatherPlacement threw \(error)" }
+    }
+    try job.barrier()
+    if readInt(globalCounter) != before {
+        complaints.append("the 2 MiB pool changed: \(String(describing: before)) → \(String(describing: readInt(globalCounter)))")
+    }
+    return complaints.isEmpty ? nil : complaints.joined(separator: "; ")
+}
+
 if job.rank == 0 { print("mpi-check: \(passed) passed, \(failed) failed") }
 let failures = (try? job.allReduce(failed, .max)) ?? 1
 job.finalize()

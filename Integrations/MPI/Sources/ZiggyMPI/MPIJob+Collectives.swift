@@ -47,6 +47,16 @@ extension MPIJob {
     /// The most UTF-8 bytes one rank's text may have in ``gather(_:)``.
     public static let gatherTextLimit = 1 << 16
 
+    /// Every rank's verdict on its own arguments, agreed before any rank enters a collective that
+    /// depends on them (collective): throws `problem` on the rank that has one and a note naming
+    /// how many ranks failed on the others, so a bad argument on one rank never leaves the rest
+    /// waiting in a collective it skipped.
+    func agree(_ problem: MPIError?) throws(MPIError) {
+        let failing = try allReduce(problem == nil ? 0 : 1, .sum)
+        guard failing > 0 else { return }
+        throw problem ?? .invalidArgument("\(failing) other rank(s) refused their arguments (their errors say why)")
+    }
+
     /// The reduction operations used here.
     public enum ReduceOperation: Sendable {
         case sum, max, min

@@ -39,14 +39,16 @@ extension MPIJob {
     /// pool. Every rank throws ``MPIError/reservation(node:reason:)`` when any node's reservation
     /// failed (so no rank is left waiting in a later collective); a pool the kernel could grow only
     /// partly is not an error — ``NodeHugePages/isComplete`` says so, and a strict allocation then
-    /// fails with a typed error, never a SIGBUS.
+    /// fails with a typed error, never a SIGBUS. A negative size or a page size without a pool on
+    /// any rank makes every rank throw ``MPIError/invalidArgument(_:)``, before anything is reserved.
     public func reserveHugePages(_ pageSize: PageSize, bytesPerRank: Int) throws(MPIError) -> NodeHugePages {
-        guard bytesPerRank >= 0 else {
-            throw .invalidArgument("reserveHugePages: bytesPerRank is \(bytesPerRank); it must be 0 or more")
+        var problem: MPIError? = nil
+        if bytesPerRank < 0 {
+            problem = .invalidArgument("reserveHugePages: bytesPerRank is \(bytesPerRank); it must be 0 or more")
+        } else if !pageSize.isHugeTLB {
+            problem = .invalidArgument("reserveHugePages: \(pageSize) has no reserved pool; ask for .huge2MiB or .huge1GiB")
         }
-        guard pageSize.isHugeTLB else {
-            throw .invalidArgument("reserveHugePages: \(pageSize) has no reserved pool; ask for .huge2MiB or .huge1GiB")
-        }
+        try agree(problem)
         let (quotient, remainder) = bytesPerRank.quotientAndRemainder(dividingBy: pageSize.byteCount)
         let pages = quotient + (remainder > 0 ? 1 : 0)
         let node = self.node

@@ -71,24 +71,36 @@ public struct RankPlacement: Sendable, Hashable {
 extension MPIJob {
     /// Every rank's row for its buffer `buffer` (collective): the rows, in rank order, on rank 0;
     /// empty on the others. Throws ``MPIError/placement(_:)`` when the kernel cannot say where the
-    /// pages are, and ``MPIError/invalidArgument(_:)`` for a label with tabs or newlines.
+    /// pages are, and ``MPIError/invalidArgument(_:)`` for a label with tabs or newlines — on every
+    /// rank when any rank refuses, so none is left waiting in the gather.
     public func gatherPlacement<Element>(
         of buffer: borrowing UnmanagedBuffer<Element>, label: String
     ) throws(MPIError) -> [RankPlacement] {
-        guard !label.contains(where: { $0 == "\t" || $0 == "\n" }) else {
-            throw .invalidArgument("gatherPlacement: the label \(label.debugDescription) holds a tab or newline")
+        // Checked on every rank before the gather; a refusal on one rank makes all of them throw.
+        var row: RankPlacement? = nil
+        var problem: MPIError? = nil
+        if label.contains(where: { $0 == "\t" || $0 == "\n" }) {
+            problem = .invalidArgument("gatherPlacement: the label \(label.debugDescription) holds a tab or newline")
+        } else {
+            do { row = try placementRow(of: buffer, label: label) } catch { problem = .placement(error) }
         }
-        let report: PlacementReport
-        do { report = try buffer.placement() } catch { throw .placement(error) }
+        try agree(problem)
+        let texts = try gather(row!.encoded)
+        return texts.compactMap(RankPlacement.init(encoded:))
+    }
+
+    /// This rank's row for `buffer`, as the kernel reports its pages.
+    private func placementRow<Element>(
+        of buffer: borrowing UnmanagedBuffer<Element>, label: String
+    ) throws(MmapError) -> RankPlacement {
+        let report = try buffer.placement()
         let backing = buffer.backing
-        let mine = RankPlacement(
+        return RankPlacement(
             rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(binding.cpus),
             label: label, pageSize: "\(backing.obtainedPageSize)" + (backing.fellBack ? " (fell back)" : ""),
             policy: backing.numaPolicy.map { "\($0)" + (backing.mapping?.isPolicyInherited == true ? " (inherited)" : "") }
                 ?? "none",
             pagesPerNode: report.pagesPerNode)
-        let texts = try gather(mine.encoded)
-        return texts.compactMap(RankPlacement.init(encoded:))
     }
 }
 
