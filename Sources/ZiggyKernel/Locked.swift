@@ -7,11 +7,12 @@ import Glibc
 /// there — which would drown the real ones `make test-tsan` exists to find. pthread mutexes are
 /// understood by every sanitizer. Uncontended cost is the same (~20 ns); the lock is never on an
 /// allocation fast path.
-package final class Locked<State>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var state: State
+public final class Locked<State>: @unchecked Sendable {
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // Guarded by the mutex, so the dynamic exclusivity check (two runtime calls) adds nothing.
+    @exclusivity(unchecked) @usableFromInline var state: State
 
-    package init(_ state: State) {
+    public init(_ state: State) {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -25,7 +26,12 @@ package final class Locked<State>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the state.
-    package func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+    ///
+    /// Public (in a module that is no product) only to be inlinable: Swift 6.3 does not inline a
+    /// `package` function into another module, so callers paid for an unspecialized generic call
+    /// and a heap-allocated closure context per lock.
+    @inlinable
+    public func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&state)

@@ -280,6 +280,19 @@ package enum Kernel {
         return .success(())
     }
 
+    /// Writes `text` to standard error, whole, for a message that precedes a trap. Never
+    /// injected: a diagnostic must reach the user whatever the test plan says.
+    package static func writeToStandardError(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
+
     /// `close`. Never injected: the descriptor is gone either way.
     package static func close(_ fd: Int32) {
         _ = Glibc.close(fd)

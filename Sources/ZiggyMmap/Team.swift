@@ -143,24 +143,40 @@ public final class Team: @unchecked Sendable {
 
     /// Runs `body` on every member at once — member 0 on the calling thread — and returns when all
     /// have finished; then rethrows the error of the lowest-numbered member that threw, if any.
+    ///
+    /// Called from inside a region of any team (a member's body, `forEachChunk`, a reduction), it
+    /// runs every member's share on the calling thread, in member order, instead: waiting there
+    /// for another team's threads could close a cycle of teams waiting for each other.
+    @inlinable
     public func run<E: Error>(_ body: @Sendable (Member) throws(E) -> Void) throws(E) {
-        // A region inside a member of this team: run every member's share here, in order.
-        if zg_team_current() == UnsafeRawPointer(Unmanaged.passUnretained(state).toOpaque()) {
-            for member in members { try body(member) }
-            return
-        }
-        try state.regionLock.withLock { (regions) throws(E) in
-            regions &+= 1
-            try withoutActuallyEscaping(body) { (body) throws(E) in
-                let work = RegionWork(body: body, members: members, errors: state.errors)
+        // Inlinable so that the client specializes it: the work object's type is then known where
+        // it is made (no generic metadata lookup per region, a third of an empty region's cost),
+        // and everything else happens in the non-generic `_run(_:)`.
+        let failure = withoutActuallyEscaping(body) { body in _run(_RegionWork(body)) }
+        if let failure { throw failure as! E }
+    }
+
+    /// Runs one region of `work` and returns the lowest-numbered member's error.
+    @usableFromInline
+    func _run(_ work: _RegionWorkBase) -> (any Error)? {
+        work.errors = state.errors
+        members.withUnsafeBufferPointer { members in
+            // Read through a pointer: members loading the array itself would each retain it.
+            work.members = members.baseAddress!
+            if !isDedicated && zg_team_current() != nil {
+                for member in members.indices { work.enter(member) }
+                return
+            }
+            state.regionLock.withLock { regions in
+                regions &+= 1
                 let pinned = isDedicated || pthread_equal(pthread_self(), creator) != 0
                 let previous = pinned ? nil : try? Kernel.getAffinity().get()
                 if previous != nil { _ = Kernel.setAffinity([members[0].cpu]) }
                 state.runRegion(work)
                 if let previous { _ = Kernel.setAffinity(previous) }
-                try work.rethrowFirstError()
             }
         }
+        return state.errors.takeFirst()
     }
 
     static func members(cpus: [Int], topology: NumaTopology) -> [Member] {
@@ -217,6 +233,18 @@ final class MemberSlots<Value>: @unchecked Sendable {
     }
     /// The values in member order (after the join).
     var values: [Value] { (0..<count).map { slots[$0] } }
+}
+
+extension MemberSlots where Value == (any Error)? {
+    /// After the join: clears every slot and returns the lowest-numbered member's error.
+    func takeFirst() -> (any Error)? {
+        var first: (any Error)?
+        for index in 0..<count where self[index] != nil {
+            if first == nil { first = self[index] }
+            self[index] = nil
+        }
+        return first
+    }
 }
 
 /// What the team's threads share: the region word they wait on with the current region's work
@@ -287,7 +315,7 @@ final class TeamState: @unchecked Sendable {
 
     /// Runs one region: publish the work, wake the members, do member 0's share, wait for the rest.
     /// `work` stays alive for the call; members use it unretained.
-    func runRegion(_ work: RegionWorkBase) {
+    func runRegion(_ work: _RegionWorkBase) {
         #if ENABLE_MOCKING
         // The members are long-lived threads: they run the region under the caller's fault plan.
         work.plan = Kernel.plan
@@ -326,18 +354,26 @@ final class TeamState: @unchecked Sendable {
             seen = zg_word_wait_change(region, seen, Team.spin)
             guard let work = currentWork else { return }
             // Unretained: the caller keeps the work alive until every member has arrived below.
-            Unmanaged<RegionWorkBase>.fromOpaque(work)._withUnsafeGuaranteedRef { $0.enter(member.index) }
+            Unmanaged<_RegionWorkBase>.fromOpaque(work)._withUnsafeGuaranteedRef { $0.enter(member.index) }
             zg_word_add_wake_at(done, 1, UInt32(dedicated ? count : count - 1))
         }
     }
 }
 
-/// The work of one region, type-erased so the members' loop is not generic; members call it
-/// unretained (no reference count shared between threads changes during a region).
-class RegionWorkBase: @unchecked Sendable {
+/// The work of one region, type-erased so the members' loop is not generic: members call it
+/// unretained, and it reaches the body through a `let` (no reference count shared between threads
+/// changes during a region).
+@usableFromInline
+class _RegionWorkBase: @unchecked Sendable {
     #if ENABLE_MOCKING
     var plan: KernelFaultPlan?
     #endif
+    /// Set by the team before the region starts; read by the members.
+    final var members: UnsafePointer<Team.Member>?
+    // Unowned: the team keeps the slots alive, and no reference count changes per region.
+    final unowned(unsafe) var errors: MemberSlots<(any Error)?>?
+
+    @usableFromInline init() {}
 
     /// Runs member `index`'s share (under the caller's fault plan in debug builds).
     final func enter(_ index: Int) {
@@ -350,36 +386,30 @@ class RegionWorkBase: @unchecked Sendable {
         run(index)
     }
 
-    func run(_ index: Int) {}
+    /// Member `index`'s share; records what it throws.
+    @usableFromInline func run(_ index: Int) {}
+
+    /// Records member `index`'s error (members write only their own slot).
+    @usableFromInline final func fail(_ index: Int, _ error: any Error) {
+        errors?[index] = error
+    }
+
+    @usableFromInline final func member(_ index: Int) -> Team.Member { members![index] }
 }
 
-/// A region's body, the members it runs on, and where members record what they throw.
-final class RegionWork<E: Error>: RegionWorkBase, @unchecked Sendable {
-    let body: @Sendable (Team.Member) throws(E) -> Void
-    let members: [Team.Member]
-    let errors: MemberSlots<(any Error)?>
+/// A region's body.
+@usableFromInline
+final class _RegionWork<E: Error>: _RegionWorkBase, @unchecked Sendable {
+    @usableFromInline let body: @Sendable (Team.Member) throws(E) -> Void
 
-    init(body: @escaping @Sendable (Team.Member) throws(E) -> Void, members: [Team.Member], errors: MemberSlots<(any Error)?>) {
+    @inlinable
+    init(_ body: @escaping @Sendable (Team.Member) throws(E) -> Void) {
         self.body = body
-        self.members = members
-        self.errors = errors
     }
 
+    @inlinable
     override func run(_ index: Int) {
-        do throws(E) { try body(members[index]) } catch { errors[index] = error }
-    }
-
-    /// After the join: rethrows the lowest-numbered member's error and clears every slot.
-    func rethrowFirstError() throws(E) {
-        if E.self == Never.self { return }
-        var first: E?
-        for index in members.indices {
-            if let error = errors[index] {
-                if first == nil { first = error as? E }
-                errors[index] = nil
-            }
-        }
-        if let first { throw first }
+        do throws(E) { try body(member(index)) } catch { fail(index, error) }
     }
 }
 
