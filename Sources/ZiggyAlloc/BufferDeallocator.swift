@@ -18,7 +18,8 @@ public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
     @usableFromInline let kind: Kind
     /// Guaranteed alignment (system and arena kinds).
     @usableFromInline let alignment: Int
-    /// The statistics id (system, arena) or the retained owner's address (owner).
+    /// The statistics id (system), the arena's statistics record (arena) or the retained owner's
+    /// address (owner).
     @usableFromInline let payload: UInt
 
     @inlinable
@@ -39,9 +40,13 @@ public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
     }
 
     /// Memory owned by an arena: the free is only counted; the arena reclaims the bytes.
+    ///
+    /// The record is referenced directly, not by id: an arena outlives its buffers (its scope's
+    /// end traps while one is alive), so the record is valid at every free, and the free skips
+    /// the thread cache lookup a system buffer needs.
     @inlinable
-    static func arena(statisticsID: UInt64, alignment: Int) -> BufferDeallocator {
-        BufferDeallocator(kind: .arena, alignment: alignment, payload: UInt(statisticsID))
+    static func arena(record: UnsafeMutablePointer<zg_stats>, alignment: Int) -> BufferDeallocator {
+        BufferDeallocator(kind: .arena, alignment: alignment, payload: UInt(bitPattern: record))
     }
 
     /// Released by `owner`, which the deallocator keeps alive until then (one retain).
@@ -64,7 +69,7 @@ public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
             Kernel.heapFree(base)
             StatisticsRecorder.recordDeallocation(id: UInt64(payload), byteCount: byteCount)
         case .arena:
-            StatisticsRecorder.recordDeallocation(id: UInt64(payload), byteCount: byteCount)
+            zg_stats_freed(UnsafeMutablePointer(bitPattern: payload)!, Int64(byteCount))
         case .owner:
             releaseOwner(base, byteCount: byteCount)
         }

@@ -1,3 +1,4 @@
+import CZiggyShims
 import Glibc
 import ZiggyKernel
 
@@ -61,10 +62,10 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
             memory = try arena.pointee.allocateSlow(bytes: bytes, alignment: alignment)
         }
         if request.zeroed { memset(memory, 0, bytes) }
-        arena.pointee.recorder.recordAllocation(byteCount: bytes)
+        // Allocation is single-threaded (the arena is not Sendable): no owner check.
+        zg_stats_allocated_serial(arena.pointee.record, Int64(bytes))
         return RawAllocation(
-            base: memory, byteCount: bytes,
-            deallocator: .arena(statisticsID: arena.pointee.recorder.id, alignment: alignment))
+            base: memory, byteCount: bytes, deallocator: .arena(record: arena.pointee.record, alignment: alignment))
     }
 
     /// In place when `allocation` is this arena's most recent one and the new size fits in its
@@ -79,7 +80,7 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
         let start = UInt(bitPattern: allocation.base)
         // The last allocation ends at the cursor (dedicated blocks never move it), so it lies in
         // the current chunk, which ends at `limit`.
-        guard deallocator.kind == .arena, deallocator.payload == UInt(arena.pointee.recorder.id),
+        guard deallocator.kind == .arena, deallocator.payload == UInt(bitPattern: arena.pointee.recorder.record),
             start & UInt(request.alignment &- 1) == 0,
             start &+ UInt(allocation.byteCount) == arena.pointee.cursor,
             request.byteCount <= Int(bitPattern: arena.pointee.limit &- start)
@@ -89,7 +90,7 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
         arena.pointee.recorder.recordAllocation(byteCount: request.byteCount)
         return RawAllocation(
             base: allocation.base, byteCount: request.byteCount,
-            deallocator: .arena(statisticsID: arena.pointee.recorder.id, alignment: max(deallocator.alignment, request.alignment)))
+            deallocator: .arena(record: arena.pointee.recorder.record, alignment: max(deallocator.alignment, request.alignment)))
     }
 
     /// Frees every chunk now so the arena can be reused; traps if any buffer is still alive.
@@ -110,7 +111,9 @@ struct Arena {
 
     @usableFromInline var cursor: UInt = 0
     @usableFromInline var limit: UInt = 0
-    @usableFromInline let recorder = StatisticsRecorder()
+    let recorder = StatisticsRecorder()
+    /// The recorder's record, beside the cursor so the fast path needs no second object.
+    @usableFromInline let record: UnsafeMutablePointer<zg_stats>
     var chunks: UnsafeMutableRawPointer?
     var nextChunkByteCount: Int
     let firstChunkByteCount: Int
@@ -120,6 +123,7 @@ struct Arena {
     static let headerByteCount = 64
 
     init(chunkByteCount: Int) {
+        record = recorder.record
         nextChunkByteCount = chunkByteCount
         firstChunkByteCount = chunkByteCount
     }

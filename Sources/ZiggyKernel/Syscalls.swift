@@ -17,8 +17,11 @@ import Synchronization
 ///
 /// Every call returns `Result<_, Errno>` with swift-system's typed `Errno`, so callers decide what
 /// each failure means; none of them traps.
-@usableFromInline
-package enum Kernel {
+///
+/// The type is public (its members are not) only so that its `@inlinable` members inline into the
+/// other modules: Swift 6.3 does not inline `@inlinable` members of a `package` type across
+/// modules, which put a call into every allocation and free of the system allocator.
+public enum Kernel {
     // MARK: the C heap (the core's system allocator)
 
     /// `malloc`, or `calloc` when `zeroed`.

@@ -23,18 +23,21 @@
 #define ZG_TLS_SLOTS 16
 
 typedef struct zg_stats {
-    // Owner thread only (relaxed loads/stores); readers use relaxed loads.
-    int64_t owner_live_bytes;
-    int64_t owner_live_count;
+    // Owner thread only (relaxed loads/stores); readers use relaxed loads. Allocations and frees
+    // count into separate fields (live = allocated - freed): a free does not write what the next
+    // allocation must read back, so a malloc + free loop carries no store-to-load chain through
+    // these counters.
     int64_t owner_total_bytes;
     int64_t owner_total_count;
+    int64_t owner_freed_bytes;
+    int64_t owner_freed_count;
     uint64_t owner_thread;
     int64_t pad0[3];
     // Any other thread (atomic read-modify-write).
-    int64_t shared_live_bytes;
-    int64_t shared_live_count;
     int64_t shared_total_bytes;
     int64_t shared_total_count;
+    int64_t shared_freed_bytes;
+    int64_t shared_freed_count;
     int64_t peak_bytes;
     int64_t pad1[3];
     // Managed by the Swift registry under its lock.
@@ -84,32 +87,45 @@ static inline void zg_stats_raise_peak(zg_stats *s, int64_t live) {
     }
 }
 
+/// Counts an allocation by an allocator that allocates on one thread at a time (an arena): its
+/// allocations always take the owner fields, which no other thread writes, so no thread check is
+/// needed (frees still choose by thread, and only touch the `freed` fields).
+static inline void zg_stats_allocated_serial(zg_stats *s, int64_t bytes) {
+    int64_t total = ZG_LOAD(&s->owner_total_bytes) + bytes;
+    ZG_STORE(&s->owner_total_bytes, total);
+    ZG_STORE(&s->owner_total_count, ZG_LOAD(&s->owner_total_count) + 1);
+    zg_stats_raise_peak(s, total - ZG_LOAD(&s->owner_freed_bytes) + ZG_LOAD(&s->shared_total_bytes) -
+                               ZG_LOAD(&s->shared_freed_bytes));
+}
+
 static inline void zg_stats_allocated(zg_stats *s, int64_t bytes) {
     int64_t live;
     if (zg_is_owner(s)) {
-        live = ZG_LOAD(&s->owner_live_bytes) + bytes;
-        ZG_STORE(&s->owner_live_bytes, live);
-        ZG_STORE(&s->owner_live_count, ZG_LOAD(&s->owner_live_count) + 1);
-        ZG_STORE(&s->owner_total_bytes, ZG_LOAD(&s->owner_total_bytes) + bytes);
+        int64_t total = ZG_LOAD(&s->owner_total_bytes) + bytes;
+        ZG_STORE(&s->owner_total_bytes, total);
         ZG_STORE(&s->owner_total_count, ZG_LOAD(&s->owner_total_count) + 1);
-        live += ZG_LOAD(&s->shared_live_bytes);
+        live = total - ZG_LOAD(&s->owner_freed_bytes);
     } else {
-        live = ZG_ADD(&s->shared_live_bytes, bytes);
-        ZG_ADD(&s->shared_live_count, 1);
-        ZG_ADD(&s->shared_total_bytes, bytes);
         ZG_ADD(&s->shared_total_count, 1);
-        live += ZG_LOAD(&s->owner_live_bytes);
+        live = ZG_ADD(&s->shared_total_bytes, bytes) - ZG_LOAD(&s->shared_freed_bytes);
+        live += ZG_LOAD(&s->owner_total_bytes) - ZG_LOAD(&s->owner_freed_bytes);
+        zg_stats_raise_peak(s, live);
+        return;
     }
+    live += ZG_LOAD(&s->shared_total_bytes) - ZG_LOAD(&s->shared_freed_bytes);
     zg_stats_raise_peak(s, live);
 }
 
+// Frees publish with release ordering and readers load them with acquire ordering (both free on
+// x86-64): a reader that sees a free then also sees the allocation it frees, which happened
+// before it, so a snapshot never shows fewer than zero live bytes.
 static inline void zg_stats_freed_as(zg_stats *s, int64_t bytes, bool owner) {
     if (owner) {
-        ZG_STORE(&s->owner_live_bytes, ZG_LOAD(&s->owner_live_bytes) - bytes);
-        ZG_STORE(&s->owner_live_count, ZG_LOAD(&s->owner_live_count) - 1);
+        __atomic_store_n(&s->owner_freed_count, ZG_LOAD(&s->owner_freed_count) + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->owner_freed_bytes, ZG_LOAD(&s->owner_freed_bytes) + bytes, __ATOMIC_RELEASE);
     } else {
-        ZG_ADD(&s->shared_live_bytes, -bytes);
-        ZG_ADD(&s->shared_live_count, -1);
+        __atomic_add_fetch(&s->shared_freed_count, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&s->shared_freed_bytes, bytes, __ATOMIC_RELEASE);
     }
 }
 
@@ -131,10 +147,15 @@ static inline bool zg_stats_freed_cached(uint64_t id, int64_t bytes) {
 
 static inline zg_stats_snapshot zg_stats_read(const zg_stats *s) {
     zg_stats_snapshot r;
-    r.live_bytes = ZG_LOAD(&s->owner_live_bytes) + ZG_LOAD(&s->shared_live_bytes);
-    r.live_count = ZG_LOAD(&s->owner_live_count) + ZG_LOAD(&s->shared_live_count);
+    // Frees first, with acquire ordering (see zg_stats_freed_as).
+    int64_t freed_bytes = __atomic_load_n(&s->owner_freed_bytes, __ATOMIC_ACQUIRE) +
+                          __atomic_load_n(&s->shared_freed_bytes, __ATOMIC_ACQUIRE);
+    int64_t freed_count = __atomic_load_n(&s->owner_freed_count, __ATOMIC_ACQUIRE) +
+                          __atomic_load_n(&s->shared_freed_count, __ATOMIC_ACQUIRE);
     r.total_bytes = ZG_LOAD(&s->owner_total_bytes) + ZG_LOAD(&s->shared_total_bytes);
     r.total_count = ZG_LOAD(&s->owner_total_count) + ZG_LOAD(&s->shared_total_count);
+    r.live_bytes = r.total_bytes - freed_bytes;
+    r.live_count = r.total_count - freed_count;
     r.peak_bytes = ZG_LOAD(&s->peak_bytes);
     return r;
 }
