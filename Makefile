@@ -9,6 +9,7 @@
 #                make test: any DocC warning fails)
 #   make bench   build ziggy-bench in release mode and benchmark the backends on this host,
 #                writing bench-results/ (markdown, JSON, CSV, SVG)
+#   make bench-check   the everyday paths against their C references; fails on a missed target
 #
 # Needs Linux, Swift 6.x and apt (Debian/Ubuntu). Installing packages needs root or passwordless sudo.
 
@@ -20,7 +21,7 @@ BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
 BENCH_1G_PAGES ?= 3
 
-.PHONY: all deps build docs format test test-format test-unit test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench clean
+.PHONY: all deps build docs format test test-format test-unit test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench bench-check references clean
 
 all: build
 
@@ -199,15 +200,37 @@ test-numa:
 	  echo "make: WARNING: the NUMA VM tests could not run here (see above); they are required in CI" >&2; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
-bench: deps
+# The outside references (Benchmarks/References: OpenMP STREAM and an empty parallel region),
+# built as their users build them: gcc -O3 -march=native -fopenmp (libgomp). Without gcc their
+# rows say why they did not run.
+REFERENCES_DIR := .build/references
+REFERENCE_PROGRAMS := $(REFERENCES_DIR)/omp_stream $(REFERENCES_DIR)/omp_fork_join
+
+$(REFERENCES_DIR)/%: Benchmarks/References/%.c
+	@mkdir -p $(REFERENCES_DIR)
+	@if command -v gcc >/dev/null 2>&1; then gcc -O3 -march=native -fopenmp -o $@ $<; \
+	else echo "make: gcc not found: the outside reference $@ is not built" >&2; fi
+
+references: $(REFERENCE_PROGRAMS)
+
+bench: deps references
 	$(SWIFT) build -c release --product ziggy-bench
 	@mkdir -p bench-results
 	@if [ "$$(id -u)" -eq 0 ]; then reserve="--reserve-hugepages $(BENCH_HUGEPAGES)"; \
 	  if [ "$$(awk '/^MemAvailable:/ { print int($$2 / 1048576) }' /proc/meminfo)" -ge 12 ]; then \
 	    reserve="$$reserve --reserve-1g-pages $(BENCH_1G_PAGES)"; fi; \
 	else reserve=""; echo "make: not root: huge pages are not reserved; hugetlb rows will say so" >&2; fi; \
-	.build/release/ziggy-bench $$reserve --markdown bench-results/results.md --json bench-results/results.json \
-	  --csv bench-results/results.csv --svg bench-results/results.svg $(BENCH_ARGS)
+	.build/release/ziggy-bench $$reserve --references $(REFERENCES_DIR) --markdown bench-results/results.md \
+	  --json bench-results/results.json --csv bench-results/results.csv --svg bench-results/results.svg $(BENCH_ARGS)
+
+# The regression guard for the everyday paths (not part of make test: timing does not belong in
+# the unit gate): buffer[i] loops, team regions and small allocations against their C references
+# in one run; fails when a target is missed (its whole interval on the wrong side). Run it before
+# every change to the buffer, teams or statistics, on a quiet machine.
+bench-check: deps references
+	$(SWIFT) build -c release --product ziggy-bench
+	.build/release/ziggy-bench --workloads access,view,team-region,alloc-free --backends system,scoped \
+	  --alloc-sizes 64,4KiB --repetitions 11 --references $(REFERENCES_DIR) --fail-on-miss $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-docs .build-coverage .build-fuzz .build-examples bench-results

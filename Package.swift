@@ -90,13 +90,18 @@ let package = Package(
             name: "ZiggyBench",
             dependencies: [
                 "ZiggyMmap",
+                "ZiggyKernel",
                 "CNuma",
                 "CZiggyShims",
                 "CZiggyReferences",
                 "ZiggySupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Benchmarks/ZiggyBench"
+            path: "Benchmarks/ZiggyBench",
+            // Compiled for this CPU, as its C references are (-march=native): the comparison is then
+            // code against code, not SSE2 against AVX. Users get the same with
+            // `swift build -c release -Xswiftc -target-cpu -Xswiftc native` (Docs: Performance).
+            swiftSettings: [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
         ),
         // libFuzzer target over request validation, the core allocators, MmapAllocator and
         // FileMapping (Tests/Fuzz; built with -DZIGGY_LIBFUZZER and the fuzzer sanitizer by

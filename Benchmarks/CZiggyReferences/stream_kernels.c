@@ -152,3 +152,18 @@ void zr_triad_range(double *restrict a, const double *restrict b, const double *
 void zr_fill(double *restrict a, size_t n, double value) {
     for (size_t j = 0; j < n; j++) a[j] = value;
 }
+
+void zr_copy(double *restrict a, const double *restrict b, size_t n) {
+    for (size_t j = 0; j < n; j++) a[j] = b[j];
+}
+
+double zr_sum_plain(const double *a, size_t n) {
+    /* As a C user writes it, without -ffast-math or a pragma: the additions stay in order. */
+    double sum = 0;
+    for (size_t j = 0; j < n; j++) sum += a[j];
+    return sum;
+}
+
+void zr_stencil3(double *restrict a, const double *restrict b, size_t n) {
+    for (size_t j = 1; j + 1 < n; j++) a[j] = 0.25 * b[j - 1] + 0.5 * b[j] + 0.25 * b[j + 1];
+}

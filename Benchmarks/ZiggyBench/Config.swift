@@ -15,7 +15,7 @@ enum Workload: String, CaseIterable {
     case resize
     /// STREAM (copy, scale, add, Triad) in C and Triad over the library's buffers, at 1 and N threads.
     case triad
-    /// Fill and Triad through C, a raw pointer, `buffer[i]` and `mutableSpan` over the same memory.
+    /// Fill, copy, Triad, sum and a stencil through C, `buffer[i]` (inout, in a struct, generic) and spans, same memory.
     case access
     /// Sum and Triad through `BufferArray` (the collection view) against `UnmanagedBuffer`, same memory.
     case view
@@ -39,7 +39,7 @@ enum Workload: String, CaseIterable {
         case .pool: return "allocate/touch/free of 64 MiB with and without the reuse pool; zeroed reuse"
         case .resize: return "resize of a touched 64 MiB buffer to 128 MiB: base, THP, hugetlb 2 MiB"
         case .triad: return "STREAM in C and Triad over library buffers, 1 and N threads"
-        case .access: return "fill and Triad through C, raw pointer, buffer[i], mutableSpan on the same memory"
+        case .access: return "fill, copy, Triad, sum, stencil: C against buffer[i] (inout, struct, generic) and spans, same memory"
         case .view: return "sum and Triad through BufferArray vs UnmanagedBuffer on the same memory"
         case .gups: return "random-access updates (GUPS)"
         case .pointerChase: return "pointer chase over a random cycle"
@@ -68,7 +68,9 @@ struct BenchConfig {
     var preset: String
     var firstTouchBytes: Int
     var triadBytes: Int
-    var accessBytes: Int
+    /// Array sizes of the access workload (one in cache, one far beyond) and of the view workload.
+    var accessSizes: [Int]
+    var viewBytes: Int
     var gupsBytes: Int
     var gupsUpdates: Int
     var chaseBytes: Int
@@ -86,10 +88,12 @@ struct BenchConfig {
     var poolRounds: Int
     /// Seconds /proc/stat is watched before measuring.
     var quietWindow: Double
+    /// The outside programs (`--references`).
+    var outside = OutsidePrograms(directory: nil)
 
     static func quick(cpus: Int) -> BenchConfig {
         BenchConfig(
-            preset: "quick", firstTouchBytes: 64 << 20, triadBytes: 16 << 20, accessBytes: 4 << 20,
+            preset: "quick", firstTouchBytes: 64 << 20, triadBytes: 16 << 20, accessSizes: [16 << 10, 4 << 20], viewBytes: 4 << 20,
             gupsBytes: 16 << 20, gupsUpdates: 1 << 18, chaseBytes: 16 << 20, chaseLoads: 1 << 17,
             allocSizes: [64, 4096, 1 << 20], repetitions: 7, minSampleSeconds: 0.002,
             threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(), triadPasses: 2,
@@ -98,7 +102,8 @@ struct BenchConfig {
 
     static func standard(cpus: Int) -> BenchConfig {
         BenchConfig(
-            preset: "default", firstTouchBytes: 1 << 30, triadBytes: 256 << 20, accessBytes: 64 << 20,
+            preset: "default", firstTouchBytes: 1 << 30, triadBytes: 256 << 20, accessSizes: [16 << 10, 64 << 20],
+            viewBytes: 64 << 20,
             gupsBytes: 1 << 30, gupsUpdates: 1 << 25, chaseBytes: 1 << 30, chaseLoads: 1 << 23,
             allocSizes: [64, 4096, 65536, 1 << 20, 16 << 20, 256 << 20], repetitions: 7,
             minSampleSeconds: 0.05, threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(),

@@ -81,6 +81,16 @@ struct ZiggyBench: ParsableCommand {
             "As root: give back the huge pages of reservations whose processes were killed before they could (SIGKILL), then exit.")
     var releaseStale = false
 
+    @Option(
+        help:
+            "The folder of the outside reference programs (omp_stream, omp_fork_join) built with gcc; make bench builds them into .build/references."
+    )
+    var references: String?
+
+    @Flag(
+        help: "Exit 1 when a target is missed (its whole interval on the wrong side): the regression guard make bench-check runs.")
+    var failOnMiss = false
+
     /// Parse errors exit 2 with one line (swift-argument-parser would exit 64 with usage text).
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
@@ -165,6 +175,13 @@ struct ZiggyBench: ParsableCommand {
             }
             config.repetitions = count
             config.poolRounds = max(count, 1)
+        }
+        if let references {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: references, isDirectory: &isDirectory), isDirectory.boolValue else {
+                fail("--references '\(references)' is not a folder")
+            }
+            config.outside = OutsidePrograms(directory: references)
         }
         let selectedBackends: [Backend] = parseList(backends, all: Backend.allCases, kind: "backend")
         let selectedWorkloads: [Workload] = parseList(workloads, all: Workload.allCases, kind: "workload")
@@ -260,6 +277,20 @@ struct ZiggyBench: ParsableCommand {
         write(encoded, to: saveBaseline)
         write(renderCSV(report), to: csv)
         write(renderSVG(report), to: svg)
+        if failOnMiss {
+            let missed = checks.filter { $0.verdict == Verdict.missed.rawValue }
+            if !missed.isEmpty {
+                FileHandle.standardError.write(
+                    Data(
+                        ("ziggy-bench: \(missed.count) target(s) missed:\n"
+                            + missed.map {
+                                "  \($0.target): \(format($0.measured)) (needed \($0.atLeast ? "≥" : "≤") \(format($0.threshold)))"
+                            }
+                            .joined(separator: "\n") + "\n").utf8))
+                zr_restore_pages()
+                Glibc.exit(1)
+            }
+        }
     }
 
     func write(_ text: String, to path: String?) {

@@ -68,6 +68,11 @@ int zr_stream_uses_streaming_stores(void);
 void zr_triad_range(double *a, const double *b, const double *c, double scalar, size_t begin, size_t end);
 /* a[i] = value for i in [0, n). */
 void zr_fill(double *a, size_t n, double value);
+/* a = b; the sum of a's elements in order (no reassociation, as C compiles `sum += a[j]`); the
+ * 3-point stencil a[j] = b[j-1]/4 + b[j]/2 + b[j+1]/4 for 0 < j < n - 1. Plain loops, -O3 -march=native. */
+void zr_copy(double *a, const double *b, size_t n);
+double zr_sum_plain(const double *a, size_t n);
+void zr_stencil3(double *a, const double *b, size_t n);
 
 /* ---- Allocation + first touch ---------------------------------------------------------------- */
 enum { ZR_PAGES_BASE = 0, ZR_PAGES_2M = 1, ZR_PAGES_1G = 2, ZR_PAGES_THP = 3 };

@@ -33,7 +33,28 @@ extension Runner {
                 Contender(
                     "c-pthread", bytes: 0, threads: threads, unit: .nanoseconds, note: "pthread_create + pthread_join per region",
                     sample: perRegion { n in for _ in 0..<n { _ = zr_pthread_region(Int32(threads)) } }),
+                outsideForkJoin(threads),
             ])
+    }
+
+    /// gcc's libgomp running an empty `#pragma omp parallel` (an outside program, one run a sample).
+    private func outsideForkJoin(_ threads: Int) -> Contender {
+        let outside = config.outside
+        let regions = max(2000, Int(config.minSampleSeconds / 1e-6))
+        let cpus = teamCPUs
+        return Contender(
+            "c-omp-fork-join", bytes: 0, threads: threads, unit: .nanoseconds,
+            note: "gcc libgomp, empty #pragma omp parallel, OMP_PROC_BIND=spread (outside program)",
+            unavailable: outside.unavailableReason("omp_fork_join")
+        ) {
+            let text = try outside.run(
+                "omp_fork_join", ["\(regions)"], environment: ["OMP_NUM_THREADS": "\(threads)", "OMP_PROC_BIND": "spread"],
+                cpus: cpus)
+            guard let nanoseconds = OutsidePrograms.fields(text).first else {
+                throw OutsideError(message: "omp_fork_join printed no time: \(text.prefix(80))")
+            }
+            return nanoseconds
+        }
     }
 
     /// Triad by the library's team over three blocked buffers (each member's part on its node,

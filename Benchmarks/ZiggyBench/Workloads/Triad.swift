@@ -57,6 +57,7 @@ extension Runner {
             }
             plain.pageSize = "base 4 KiB"
             contenders.append(plain)
+            contenders.append(outsideStream(threads: threads, count: count, passes: passes))
             for backend in backends(for: .triad) where backend != .array || threads == 1 {
                 let why = factory.unavailableReason(backend, bytes: bytes * 3)
                 var contender: Contender!
@@ -88,6 +89,30 @@ extension Runner {
                 }
             }
         }
+    }
+}
+
+extension Runner {
+    /// gcc-built OpenMP STREAM (Benchmarks/References/omp_stream.c) over its own arrays: the
+    /// program users compare against, one run a sample, its Triad at the average time of `passes`.
+    func outsideStream(threads: Int, count: Int, passes: Int) -> Contender {
+        let outside = config.outside
+        let cpus = teamCPUs
+        let contender = Contender(
+            "c-omp-stream", bytes: count * 8, threads: threads, unit: .gigabytesPerSecond,
+            note: "gcc -O3 -march=native -fopenmp STREAM Triad, its own arrays, OMP_PROC_BIND=spread (outside program)",
+            unavailable: outside.unavailableReason("omp_stream")
+        ) {
+            let text = try outside.run(
+                "omp_stream", ["\(count)", "\(passes + 1)"],
+                environment: ["OMP_NUM_THREADS": "\(threads)", "OMP_PROC_BIND": "spread"], cpus: cpus)
+            guard let rate = OutsidePrograms.fields(text, key: "triad").first else {
+                throw OutsideError(message: "omp_stream printed no Triad rate: \(text.prefix(80))")
+            }
+            return rate
+        }
+        contender.pageSize = "malloc"
+        return contender
     }
 }
 

@@ -7,7 +7,7 @@ import ZiggyMmap
 extension Runner {
     /// Sum by iteration and Triad through `BufferArray` and through `UnmanagedBuffer`, round-robin.
     func view() {
-        let count = config.accessBytes / 8
+        let count = config.viewBytes / 8
         let bytes = count * 8
         guard let arrays = try? ViewArrays(count: count) else {
             rows.append(
@@ -90,7 +90,7 @@ final class ViewArrays {
             }
         } else {
             switch variant {
-            case .buffer: triadSubscript(&wrappedA, wrappedB, wrappedC)
+            case .buffer: triadIndexed(&wrappedA, wrappedB, wrappedC)
             case .bufferSpan: triadSpans(&wrappedA, wrappedB, wrappedC)
             case .arraySubscript: triadArraySubscript(&a, b, c)
             case .arrayPointer: triadArrayPointer(&a, b, c)
