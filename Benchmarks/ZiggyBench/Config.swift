@@ -30,6 +30,47 @@ enum Workload: String, CaseIterable {
     /// A sum of a buffer by a library Team (SIMD per member) against a C SIMD sum on the C team (GB/s).
     case teamReduce = "team-reduce"
 
+    /// Its usual share of a default run (seconds on the 2-CPU machines this project is measured
+    /// on), for the progress line's estimate of the time left.
+    var weight: Double {
+        switch self {
+        case .allocFree: return 25
+        case .firstTouch: return 60
+        case .firstTouchWrite: return 45
+        case .populate: return 30
+        case .pool: return 35
+        case .resize: return 20
+        case .triad: return 70
+        case .access: return 45
+        case .view: return 20
+        case .gups: return 35
+        case .pointerChase: return 25
+        case .teamRegion: return 15
+        case .teamTriad: return 30
+        case .teamReduce: return 15
+        }
+    }
+
+    /// How the names of this workload's targets begin (a run reports only its workloads' targets).
+    var targetPrefix: String {
+        switch self {
+        case .allocFree: return "alloc-free"
+        case .firstTouch: return "first touch"
+        case .firstTouchWrite: return "first touch write"
+        case .populate: return "populate"
+        case .pool: return "pool"
+        case .resize: return "resize"
+        case .triad: return "triad "
+        case .access: return "access-"
+        case .view: return "view-"
+        case .gups: return "gups"
+        case .pointerChase: return "pointer chase"
+        case .teamRegion: return "team-region"
+        case .teamTriad: return "team-triad"
+        case .teamReduce: return "team-reduce"
+        }
+    }
+
     var summary: String {
         switch self {
         case .allocFree: return "allocate + free latency by size, untouched"

@@ -115,37 +115,83 @@ func renderJSON(_ report: Report) throws -> String {
     return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
 }
 
-/// A horizontal bar chart: one panel per throughput workload, one bar per backend.
+/// A horizontal bar chart, one panel per measurement group of the workloads people compare
+/// (first touch, population, Triad, the access loops, fork-join, small allocations): each bar the
+/// median, its whisker the samples' min–max, C references grey and marked "C", the library blue.
 func renderSVG(_ report: Report) -> String {
-    let workloads = ["first-touch", "first-touch-write", "populate", "pool", "triad", "gups"]
-    let panels = workloads.compactMap { workload -> (String, [Row])? in
-        let rows = report.rows.filter { $0.workload == workload && $0.isMeasured && $0.higher_is_better }
-        return rows.isEmpty ? nil : (workload, rows)
+    let charted = [
+        "first-touch", "populate", "triad", "access-triad", "access-fill", "access-sum", "team-region", "team-triad",
+        "alloc-free", "gups",
+    ]
+    var panels: [(title: String, rows: [Row])] = []
+    for workload in charted {
+        var groups: [(String, [Row])] = []
+        for row in report.rows where row.workload == workload && row.isMeasured {
+            if workload == "alloc-free" && row.size_bytes > 4096 { continue }
+            let key = "\(row.size_bytes)|\(row.threads)"
+            if let index = groups.firstIndex(where: { $0.0 == key }) {
+                groups[index].1.append(row)
+            } else {
+                groups.append((key, [row]))
+            }
+        }
+        for (_, rows) in groups {
+            let first = rows[0]
+            let size = first.size_bytes > 0 ? ", \(formatBytes(first.size_bytes))" : ""
+            let threads = first.threads > 1 ? ", \(first.threads) threads" : ", 1 thread"
+            let direction = first.higher_is_better ? "higher is better" : "lower is better"
+            panels.append(
+                (
+                    "\(workload)\(size)\(threads) — \(first.unit), \(direction)",
+                    rows.filter(\.isReference) + rows.filter { !$0.isReference }
+                ))
+        }
     }
-    let width = 900.0, labelWidth = 230.0, barHeight = 16.0, gap = 4.0, panelGap = 34.0
-    var y = 60.0
+    let width = 960.0, labelWidth = 250.0, valueRoom = 200.0, barHeight = 15.0, gap = 5.0, panelGap = 30.0
+    let plotWidth = width - labelWidth - valueRoom
+    let referenceColor = "#9a9a9a", libraryColor = "#3b6ea5"
+    var y = 86.0
     var body: [String] = []
-    let palette = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
-    for (workload, rows) in panels {
-        let unit = rows.first?.unit ?? ""
-        let maximum = rows.compactMap(\.median).max() ?? 1
-        body.append(
-            "<text x=\"10\" y=\"\(y)\" font-size=\"14\" font-weight=\"bold\">\(escapeXML(workload)) (\(escapeXML(unit)), median; higher is better)</text>"
-        )
+    for panel in panels {
+        body.append("<text x=\"10\" y=\"\(y)\" font-size=\"13\" font-weight=\"bold\">\(escapeXML(panel.title))</text>")
         y += 8
-        for (index, row) in rows.enumerated() {
-            let value = row.median ?? 0
-            let barWidth = max(1, (width - labelWidth - 120) * value / maximum)
-            let label = row.threads > 1 ? "\(row.backend) ×\(row.threads)" : row.backend
+        // The scale ends at 3× the reference's median (or the panel's smallest median): a row far
+        // off that scale (pthread create+join, a 10 µs mmap among 20 ns mallocs) is drawn clipped,
+        // with a break mark, so that it does not flatten every other bar.
+        let values = panel.rows.compactMap { $0.max ?? $0.median }
+        let anchor = panel.rows.first(where: \.isReference)?.median ?? panel.rows.compactMap(\.median).min() ?? 1
+        let maximum = min(values.max() ?? 1, 3 * anchor)
+        func x(_ value: Double) -> Double { labelWidth + plotWidth * min(value, maximum * 1.04) / maximum }
+        for row in panel.rows {
+            let median = row.median ?? 0
+            let label =
+                row.threads > 1 && panel.rows.contains(where: { $0.threads != row.threads })
+                ? "\(row.backend) ×\(row.threads)" : row.backend
             body.append(
-                "<text x=\"\(labelWidth - 6)\" y=\"\(y + barHeight - 4)\" font-size=\"11\" text-anchor=\"end\">"
-                    + "\(escapeXML(label)) [\(escapeXML(row.page_size_obtained))]</text>")
+                "<text x=\"\(labelWidth - 8)\" y=\"\(y + barHeight - 3.5)\" font-size=\"11\" text-anchor=\"end\""
+                    + (row.isReference ? " fill=\"#444\" font-style=\"italic\"" : "") + ">\(escapeXML(label))</text>")
             body.append(
-                "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(String(format: "%.1f", barWidth))\" height=\"\(barHeight)\" fill=\"\(palette[index % palette.count])\"/>"
+                "<rect x=\"\(labelWidth)\" y=\"\(y)\" width=\"\(svgNumber(max(1, x(median) - labelWidth)))\" height=\"\(barHeight)\" "
+                    + "fill=\"\(row.isReference ? referenceColor : libraryColor)\"/>")
+            if median > maximum {
+                let breakX = x(maximum) - 10
+                body.append(
+                    "<path d=\"M\(svgNumber(breakX - 3)) \(svgNumber(y + barHeight + 1)) L\(svgNumber(breakX + 3)) \(svgNumber(y - 1)) "
+                        + "M\(svgNumber(breakX + 3)) \(svgNumber(y + barHeight + 1)) L\(svgNumber(breakX + 9)) \(svgNumber(y - 1))\" "
+                        + "stroke=\"white\" stroke-width=\"3\"/>")
+            } else if let low = row.min, let high = row.max {
+                let middle = y + barHeight / 2
+                body.append(
+                    "<path d=\"M\(svgNumber(x(low))) \(svgNumber(middle)) H\(svgNumber(x(high))) "
+                        + "M\(svgNumber(x(low))) \(svgNumber(middle - 4)) V\(svgNumber(middle + 4)) "
+                        + "M\(svgNumber(x(high))) \(svgNumber(middle - 4)) V\(svgNumber(middle + 4))\" stroke=\"#111\" stroke-width=\"1.2\" fill=\"none\"/>"
+                )
+            }
+            var value = format(median) + (median > maximum ? " ≫" : "")
+            if let ratio = row.ratio_to_reference { value += "  (\(format(ratio))×)" }
+            body.append(
+                "<text x=\"\(svgNumber(x(max(median, row.max ?? median)) + 6))\" y=\"\(y + barHeight - 3.5)\" font-size=\"11\">\(escapeXML(value))</text>"
             )
-            body.append(
-                "<text x=\"\(labelWidth + barWidth + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"11\">"
-                    + "\(escapeXML(format(value))) (\(escapeXML(format(row.min)))–\(escapeXML(format(row.max))))</text>")
             y += barHeight + gap
         }
         y += panelGap
@@ -153,12 +199,22 @@ func renderSVG(_ report: Report) -> String {
     let header =
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(y))\" font-family=\"sans-serif\">"
     let title =
-        "<text x=\"10\" y=\"20\" font-size=\"15\">ziggy-bench, \(escapeXML(report.preset)) preset"
+        "<text x=\"10\" y=\"22\" font-size=\"16\">ziggy-bench, \(escapeXML(report.preset)) preset"
         + "\(report.label.isEmpty ? "" : " — " + escapeXML(report.label))</text>"
-    let host = "<text x=\"10\" y=\"38\" font-size=\"10\" fill=\"#555\">\(escapeXML(report.host))</text>"
-    return ([header, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>", title, host] + body + ["</svg>"])
+    let host = "<text x=\"10\" y=\"40\" font-size=\"10\" fill=\"#555\">\(escapeXML(report.host))</text>"
+    let legend = [
+        "<rect x=\"10\" y=\"50\" width=\"14\" height=\"10\" fill=\"\(libraryColor)\"/>",
+        "<text x=\"30\" y=\"59\" font-size=\"11\">ZiggyAlloc</text>",
+        "<rect x=\"110\" y=\"50\" width=\"14\" height=\"10\" fill=\"\(referenceColor)\"/>",
+        "<text x=\"130\" y=\"59\" font-size=\"11\" font-style=\"italic\">C reference, same run</text>",
+        "<path d=\"M290 55 H320 M290 51 V59 M320 51 V59\" stroke=\"#111\" stroke-width=\"1.2\"/>",
+        "<text x=\"328\" y=\"59\" font-size=\"11\">min–max; number: median (ratio to the first C reference); ≫ off scale</text>",
+    ]
+    return ([header, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>", title, host] + legend + body + ["</svg>"])
         .joined(separator: "\n") + "\n"
 }
+
+private func svgNumber(_ value: Double) -> String { String(format: "%.1f", value) }
 
 /// Every character XML gives meaning to in text and attributes.
 func escapeXML(_ text: String) -> String {

@@ -50,6 +50,9 @@ final class Runner {
     var libraryTeamCache: Team?
     private var group = 0
     private var step = 0
+    private var started = now()
+    /// The index in `workloads` of the workload running now.
+    private var workloadIndex = 0
 
     init(config: BenchConfig, backends: [Backend], workloads: [Workload], factory: RegionFactory, teamCPUs: [Int]) {
         self.config = config
@@ -59,21 +62,39 @@ final class Runner {
         self.teamCPUs = teamCPUs
     }
 
+    /// A progress line on standard error: the workload's place in the run, the time so far and,
+    /// after the first workload, an estimate of the time left (from the time the finished ones
+    /// took against their usual share of a run, `Workload.weight`).
     func progress(_ text: String) {
         step += 1
-        FileHandle.standardError.write(Data("ziggy-bench: [\(step)] \(text)\n".utf8))
+        let elapsed = now() - started
+        var timing = " · \(clock(elapsed))"
+        let finished = workloads.prefix(workloadIndex).map(\.weight).reduce(0, +)
+        if finished > 0 && elapsed > 3 {
+            let remaining = workloads.dropFirst(workloadIndex).map(\.weight).reduce(0, +)
+            timing += ", about \(clock(elapsed / finished * remaining)) left"
+        }
+        let place = workloadIndex < workloads.count ? "[\(workloadIndex + 1)/\(workloads.count)] " : ""
+        FileHandle.standardError.write(Data("ziggy-bench: \(place)\(text)\(timing)\n".utf8))
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded())
+        return String(format: "%d:%02d", whole / 60, whole % 60)
     }
 
     func run() {
         let cpus = teamCPUs.map { Int32($0) }
-        let started = cpus.withUnsafeBufferPointer { zr_team_start(Int32($0.count), $0.baseAddress) }
-        if started != 0 { progress("could not start \(teamCPUs.count) pinned threads (\(started)); running with 1") }
+        let rc = cpus.withUnsafeBufferPointer { zr_team_start(Int32($0.count), $0.baseAddress) }
+        if rc != 0 { progress("could not start \(teamCPUs.count) pinned threads (\(rc)); running with 1") }
         let size = Int(zr_team_size())
         placement =
             (0..<max(1, size)).map { "thread \($0) → CPU \(zr_team_cpu(Int32($0)))" }.joined(separator: ", ")
             + " (pinned, one per allowed CPU, spread)"
         defer { zr_team_stop() }
-        for workload in workloads {
+        self.started = now()
+        for (index, workload) in workloads.enumerated() {
+            workloadIndex = index
             switch workload {
             case .allocFree: allocFree()
             case .firstTouch: firstTouch(write: false)
@@ -116,7 +137,8 @@ final class Runner {
         }
         if !active.isEmpty {
             let names = active.map { $0.threads > 1 ? "\($0.backend)×\($0.threads)" : $0.backend }
-            progress("\(workload) \(formatBytes(active[0].bytes)): \(names.joined(separator: ", "))")
+            let size = active[0].bytes > 0 ? " \(formatBytes(active[0].bytes))" : ""
+            progress("\(workload)\(size): \(names.joined(separator: ", "))")
         }
         var samples = Array(repeating: [Double](), count: active.count)
         var alive = Array(repeating: true, count: active.count)

@@ -91,6 +91,15 @@ struct ZiggyBench: ParsableCommand {
         help: "Exit 1 when a target is missed (its whole interval on the wrong side): the regression guard make bench-check runs.")
     var failOnMiss = false
 
+    /// Whether this binary was built without optimization (its timings mean nothing).
+    var isDebugBuild: Bool {
+        #if DEBUG
+        return true
+        #else
+        return false
+        #endif
+    }
+
     /// Parse errors exit 2 with one line (swift-argument-parser would exit 64 with usage text).
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
@@ -128,6 +137,11 @@ struct ZiggyBench: ParsableCommand {
                     ? "ziggy-bench: no stale huge page reservations"
                     : stale.map { "ziggy-bench: gave back \($0)" }.joined(separator: "\n"))
             return
+        }
+        if isDebugBuild && !quick {
+            fail(
+                "this is a debug build: its timings are 10-100x off; measure with make bench "
+                    + "(swift build -c release --product ziggy-bench), or pass --quick to check the command")
         }
         let cpus = Host.allowedCPUs()
         var config = quick ? BenchConfig.quick(cpus: cpus) : BenchConfig.standard(cpus: cpus)
@@ -258,7 +272,14 @@ struct ZiggyBench: ParsableCommand {
         let start = now()
         Host.onNode(localNode) { runner.run() }
         computeRatios(&runner.rows)
-        let checks = targets(runner.rows, triadThreads: config.triadThreads)
+        var checks = targets(runner.rows, triadThreads: config.triadThreads)
+            .filter { check in runner.workloads.contains { check.target.hasPrefix($0.targetPrefix) } }
+        if isDebugBuild {
+            for index in checks.indices {
+                checks[index].verdict = Verdict.notApplicable.rawValue
+                checks[index].detail = "debug build: not judged"
+            }
+        }
         var report = Report(
             label: label ?? "", host: Host.description(cpus: cpus, reservations: reservations), preset: config.preset,
             command: CommandLine.arguments.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.joined(separator: " "),
@@ -266,7 +287,7 @@ struct ZiggyBench: ParsableCommand {
             rows: runner.rows, targets: checks, verdict_counts: verdictCounts(checks), baseline: compare, comparison: nil)
         if let baseline { report.comparison = compareWithBaseline(runner.rows, baseline: baseline) }
         let table = renderMarkdown(report)
-        print(table)
+        print(renderTerminal(report, debugBuild: isDebugBuild), terminator: "")
         if let warning = report.host_load.warning {
             FileHandle.standardError.write(Data("ziggy-bench: warning: \(warning)\n".utf8))
         }
