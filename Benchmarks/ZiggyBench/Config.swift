@@ -134,7 +134,7 @@ struct BenchConfig {
 
     static func quick(cpus: Int) -> BenchConfig {
         BenchConfig(
-            preset: "quick", firstTouchBytes: 64 << 20, triadBytes: 16 << 20, accessSizes: [16 << 10, 4 << 20], viewBytes: 4 << 20,
+            preset: "quick", firstTouchBytes: 64 << 20, triadBytes: 16 << 20, accessSizes: [16 << 10, 1 << 20], viewBytes: 4 << 20,
             gupsBytes: 16 << 20, gupsUpdates: 1 << 18, chaseBytes: 16 << 20, chaseLoads: 1 << 17,
             allocSizes: [64, 4096, 1 << 20], repetitions: 7, minSampleSeconds: 0.002,
             threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(), triadPasses: 2,

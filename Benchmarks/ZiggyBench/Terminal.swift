@@ -63,6 +63,16 @@ func renderTerminal(_ report: Report, debugBuild: Bool) -> String {
                 + " [\(format(target.lower))–\(format(target.upper))]  needed \(target.atLeast ? "≥" : "≤") \(format(target.threshold))"
         )
     }
+    if let comparison = report.comparison, let baseline = report.baseline {
+        let regressions = comparison.filter { $0.status == "regression" }
+        lines.append("")
+        lines.append("compared with \(baseline): \(comparison.count) rows, \(regressions.count) regression(s) beyond the spread")
+        for entry in regressions {
+            lines.append(
+                "  REGRESSION \(entry.workload) \(entry.backend) \(formatBytes(entry.size_bytes)) ×\(entry.threads): "
+                    + "\(format(entry.ratio))× the baseline")
+        }
+    }
     let notRun = report.rows.filter { !$0.isMeasured }
     if !notRun.isEmpty {
         lines.append("")
