@@ -90,6 +90,7 @@ let package = Package(
             name: "ZiggyBench",
             dependencies: [
                 "ZiggyMmap",
+                "ZiggyKernel",  // the hugetlb pool lock its reservations hold
                 "CNuma",
                 "CZiggyShims",
                 "CZiggyReferences",
