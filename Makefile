@@ -22,7 +22,7 @@ BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
 BENCH_1G_PAGES ?= 3
 
-.PHONY: all deps build docs format test test-format test-unit test-under-load test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench clean
+.PHONY: all deps build docs format test test-format test-unit test-unprivileged test-under-load test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench clean
 
 all: build
 
@@ -49,6 +49,7 @@ build: deps
 test: deps
 	$(MAKE) test-format
 	$(MAKE) test-unit
+	$(MAKE) test-unprivileged
 	$(MAKE) docs
 	$(MAKE) test-compile-fail
 	$(MAKE) test-release-traps
@@ -79,6 +80,23 @@ test-format:
 test-unit:
 	$(SWIFT) build --build-tests
 	ZIGGY_HUGETLB_LOCK_CHECK=trap $(SWIFT) test
+
+# Promises root hides: the suite "Unprivileged: promises root hides" (locking beyond
+# RLIMIT_MEMLOCK, a locked buffer grown past it, huge page reservations and other /sys writes) run
+# as user nobody, since root bypasses RLIMIT_MEMLOCK and the permission checks. As a user other than
+# root it runs as that user. Prints every scenario's report and "unprivileged: P passed, F failed".
+UNPRIVILEGED := setpriv --reuid=65534 --regid=65534 --clear-groups
+
+test-unprivileged:
+	$(SWIFT) build --build-tests
+	@bundle=$$($(SWIFT) build --show-bin-path)/ZiggyAllocPackageTests.xctest; \
+	if [ "$$(id -u)" -eq 0 ]; then run="$(UNPRIVILEGED)"; else run=""; fi; \
+	echo "test-unprivileged: running as $${run:-$$(id -un)} ($$bundle, suite UnprivilegedTests)"; \
+	log=$$(mktemp); $$run "$$bundle" --testing-library swift-testing --filter UnprivilegedTests >"$$log" 2>&1; rc=$$?; \
+	grep -v '^.*↳ //' "$$log" | sed 's/\x1b\[[0-9;]*m//g'; \
+	passed=$$(grep -c '✔ Test "' "$$log"); failed=$$(grep '✘ Test "' "$$log" | grep -vc 'recorded an issue'); rm -f "$$log"; \
+	echo "unprivileged (uid 65534 when run as root): $$passed passed, $$failed failed"; \
+	[ $$rc -eq 0 ] && [ $$passed -gt 0 ]
 
 # Not part of `make test` (about LOAD_RUNS × 1–2 min): the unit suite LOAD_RUNS times in a row with
 # `swift test --parallel` and `stress-ng --cpu 2` beside it, then once beside a process that keeps

@@ -67,7 +67,7 @@ public struct HugePageReservation: ~Copyable {
             }
             if count == 0 { return (0, nil) }
             if case .failure(let error) = Kernel.writeText(path, "\(before + count)") {
-                throw .kernel(call: "write \(path)", errno: error, request: "reserving \(count) \(pageSize) pages (needs root)")
+                throw .kernel(call: "write \(path)", errno: error, request: Self.writeRefusal(count, pageSize, node: node, error))
             }
             let added = max(0, (Kernel.readInt(path) ?? before) - before)
             return (added, added > 0 ? ReservationLedger.record(counter: path, pages: added) : nil)
@@ -134,6 +134,16 @@ public struct HugePageReservation: ~Copyable {
         if !size.isHugeTLB { return "only hugetlb sizes (2 MiB, 1 GiB) have a reserved pool" }
         if let node { return "node \(node) has no \(size) pool in sysfs" }
         return "the kernel offers no \(size) pool (no \(HugePagePool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
+    }
+
+    /// What a refused write of the pool means, and how to get the pages some other way.
+    private static func writeRefusal(_ count: Int, _ size: PageSize, node: Int?, _ error: Errno) -> String {
+        let what = "reserving \(count) \(size) pages"
+        guard error == .permissionDenied || error == .notPermitted || error == .readOnlyFileSystem else { return what }
+        let boot = size == .huge1GiB ? "hugepagesz=1G hugepages=N" : "hugepagesz=2M hugepages=N"
+        return "\(what): only root may write the pool (needs root); run as root, or have the pages reserved "
+            + "at boot (kernel command line \(boot)\(node.map { ", or hugepages=\($0):N for node \($0)" } ?? ""))"
+            + (size == .huge1GiB ? "" : " or by vm.nr_hugepages in /etc/sysctl.conf")
     }
 
     /// `MemAvailable` in bytes (0 when unreadable, which refuses every request but an empty one).
