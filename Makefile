@@ -10,6 +10,8 @@
 #   make bench   build ziggy-bench in release mode and benchmark the backends on this host,
 #                writing bench-results/ (markdown, JSON, CSV, SVG)
 #   make bench-check   the everyday paths against their C references; fails on a missed target
+#   make test-under-load   the unit suite 10 times under `stress-ng --cpu 2` and `--parallel`, then
+#                beside a process reserving huge pages (not part of make test)
 #
 # Needs Linux, Swift 6.x and apt (Debian/Ubuntu). Installing packages needs root or passwordless sudo.
 
@@ -21,7 +23,7 @@ BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
 BENCH_1G_PAGES ?= 3
 
-.PHONY: all deps build docs format test test-format test-unit test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench bench-check references clean
+.PHONY: all deps build docs format test test-format test-unit test-unprivileged test-under-load test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench bench-check references clean
 
 all: build
 
@@ -48,6 +50,7 @@ build: deps
 test: deps
 	$(MAKE) test-format
 	$(MAKE) test-unit
+	$(MAKE) test-unprivileged
 	$(MAKE) docs
 	$(MAKE) test-compile-fail
 	$(MAKE) test-release-traps
@@ -73,9 +76,37 @@ format:
 test-format:
 	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
 
+# ZIGGY_HUGETLB_LOCK_CHECK=trap: a test that maps hugetlb pages or writes a pool without holding
+# the hugetlb pool lock traps, naming it (Docs/Guarantees.md, "Huge page reservations").
 test-unit:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	ZIGGY_HUGETLB_LOCK_CHECK=trap $(SWIFT) test
+
+# Promises root hides: the suite "Unprivileged: promises root hides" (locking beyond
+# RLIMIT_MEMLOCK, a locked buffer grown past it, huge page reservations and other /sys writes) run
+# as user nobody, since root bypasses RLIMIT_MEMLOCK and the permission checks. As a user other than
+# root it runs as that user. Prints every scenario's report and "unprivileged: P passed, F failed".
+UNPRIVILEGED := setpriv --reuid=65534 --regid=65534 --clear-groups
+
+test-unprivileged:
+	$(SWIFT) build --build-tests
+	@bundle=$$($(SWIFT) build --show-bin-path)/ZiggyAllocPackageTests.xctest; \
+	if [ "$$(id -u)" -eq 0 ]; then run="$(UNPRIVILEGED)"; else run=""; fi; \
+	echo "test-unprivileged: running as $${run:-$$(id -un)} ($$bundle, suite UnprivilegedTests)"; \
+	log=$$(mktemp); $$run "$$bundle" --testing-library swift-testing --filter UnprivilegedTests >"$$log" 2>&1; rc=$$?; \
+	grep -v '^.*↳ //' "$$log" | sed 's/\x1b\[[0-9;]*m//g'; \
+	passed=$$(grep -c '✔ Test "' "$$log"); failed=$$(grep '✘ Test "' "$$log" | grep -vc 'recorded an issue'); rm -f "$$log"; \
+	echo "unprivileged (uid 65534 when run as root): $$passed passed, $$failed failed"; \
+	[ $$rc -eq 0 ] && [ $$passed -gt 0 ]
+
+# Not part of `make test` (about LOAD_RUNS × 1–2 min): the unit suite LOAD_RUNS times in a row with
+# `swift test --parallel` and `stress-ng --cpu 2` beside it, then once beside a process that keeps
+# reserving and giving back 2 MiB pages under the hugetlb pool lock protocol
+# (Tests/Load/reserve-hugepages-loop). Prints one line per run and "N passed, F failed".
+LOAD_RUNS ?= 10
+
+test-under-load: deps
+	SWIFT=$(SWIFT) Tests/Load/run-under-load --runs $(LOAD_RUNS)
 
 # API documentation: one DocC archive per library, .build-docs/ZiggyAlloc.doccarchive and
 # .build-docs/ZiggyMmap.doccarchive (static websites: serve one, open /documentation/<module>).
@@ -170,12 +201,12 @@ test-sanitizers: test-asan test-tsan
 SANITIZER_STRESS_OPS ?= 20000
 
 test-asan:
-	ZIGGY_STRESS_OPS=$(SANITIZER_STRESS_OPS) ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+	ZIGGY_HUGETLB_LOCK_CHECK=trap ZIGGY_STRESS_OPS=$(SANITIZER_STRESS_OPS) ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
 	  $(SWIFT) test --sanitize=address --scratch-path .build-asan
 
 test-tsan:
-	ZIGGY_STRESS_OPS=$(SANITIZER_STRESS_OPS) TSAN_OPTIONS=allocator_may_return_null=1:halt_on_error=0 \
+	ZIGGY_HUGETLB_LOCK_CHECK=trap ZIGGY_STRESS_OPS=$(SANITIZER_STRESS_OPS) TSAN_OPTIONS=allocator_may_return_null=1:halt_on_error=0 \
 	  $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 # The libFuzzer target (Tests/Fuzz) for FUZZ_SECONDS from a copy of the seed corpus, failing on
@@ -233,4 +264,4 @@ bench-check: deps references
 	  --alloc-sizes 64,4KiB --repetitions 11 --references $(REFERENCES_DIR) --fail-on-miss $(BENCH_ARGS)
 
 clean:
-	rm -rf .build .build-asan .build-tsan .build-docs .build-coverage .build-fuzz .build-examples bench-results
+	rm -rf .build .build-asan .build-tsan .build-docs .build-coverage .build-fuzz .build-examples .build-load bench-results

@@ -90,7 +90,7 @@ let package = Package(
             name: "ZiggyBench",
             dependencies: [
                 "ZiggyMmap",
-                "ZiggyKernel",
+                "ZiggyKernel",  // the hugetlb pool lock its reservations hold
                 "CNuma",
                 "CZiggyShims",
                 "CZiggyReferences",

@@ -2,10 +2,13 @@
  *
  * The pool is adjusted by what this process added (read, add, write, read back what the kernel
  * granted), never written back to an old absolute value, so pages another process reserved in
- * the meantime stay. Each read-modify-write holds an flock on the pool file itself, so cooperating
- * processes (other benchmark runs, MPI ranks) do not interleave. Each entry has an atomic
- * "restored" flag: whoever sets it first (a signal handler or the exit path) gives the pages
- * back; the other does nothing. Only async-signal-safe calls on the restore path. */
+ * the meantime stay. The caller holds the machine-wide hugetlb pool lock (HugePagePoolLock: an
+ * flock on every size's nr_hugepages) from before the first reservation until the process exits,
+ * so cooperating processes (other benchmark runs, the tests, MPI ranks) never interleave with
+ * these read-modify-writes, and the restore path — a signal handler included — needs no lock of
+ * its own. Each entry has an atomic "restored" flag: whoever sets it first (a signal handler or
+ * the exit path) gives the pages back; the other does nothing. Only async-signal-safe calls on the
+ * restore path. */
 #define _GNU_SOURCE
 #include "CZiggyReferences.h"
 
@@ -51,17 +54,9 @@ static int zr_write_long(const char *path, long value) {
     return error;
 }
 
-/* Opens `path` and takes an exclusive flock on it (the lock other cooperating processes take). */
-static int zr_lock(const char *path) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -errno;
-    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {}
-    return fd;
-}
-
-static void zr_unlock(int fd) {
-    flock(fd, LOCK_UN);
-    close(fd);
+static int zr_open_read(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
 }
 
 int zr_reserve_pages(const char *path, long count, long *granted) {
@@ -70,13 +65,13 @@ int zr_reserve_pages(const char *path, long count, long *granted) {
     if (strlen(path) >= sizeof zr_entries[0].path) return -ENAMETOOLONG;
     int index = atomic_load(&zr_entry_count);
     if (index >= ZR_ENTRIES) return -ENOSPC;
-    int fd = zr_lock(path);
+    int fd = zr_open_read(path);
     if (fd < 0) return fd;
     long before = zr_read_long(fd);
-    if (before < 0) { zr_unlock(fd); return -EIO; }
-    if (count == 0) { zr_unlock(fd); return 0; }
+    if (before < 0) { close(fd); return -EIO; }
+    if (count == 0) { close(fd); return 0; }
     /* Record before writing: a signal arriving between the write and the read-back finds the entry
-     * pending. We hold the lock then, so nobody else changed the pool, and `before` is exact. */
+     * pending. The pool lock is held, so nobody else changed the pool, and `before` is exact. */
     memcpy(zr_entries[index].path, path, strlen(path) + 1);
     zr_entries[index].ledger[0] = 0;
     zr_entries[index].before = before;
@@ -89,7 +84,7 @@ int zr_reserve_pages(const char *path, long count, long *granted) {
     long added = after > before ? after - before : 0;
     zr_entries[index].added = added;
     atomic_store(&zr_entries[index].pending, 0);
-    zr_unlock(fd);
+    close(fd);
     *granted = added;
     return error;
 }
@@ -107,18 +102,18 @@ void zr_restore_pages(void) {
         /* The ledger entry goes first: a later releaseStale must never give these pages back too. */
         if (zr_entries[i].ledger[0]) unlink(zr_entries[i].ledger);
         if (atomic_load(&zr_entries[i].pending)) {
-            /* Interrupted inside zr_reserve_pages, which holds the lock (taking it again here would
-             * deadlock): the pool has changed only by our write, so its old size is exact. */
+            /* Interrupted inside zr_reserve_pages, under the pool lock: the pool has changed only by
+             * our write, so its old size is exact. */
             zr_write_long(zr_entries[i].path, zr_entries[i].before);
             continue;
         }
         long added = zr_entries[i].added;
         if (added <= 0) continue;
-        int fd = zr_lock(zr_entries[i].path);
+        int fd = zr_open_read(zr_entries[i].path);
         if (fd < 0) continue;
         long now = zr_read_long(fd);
         if (now >= 0) zr_write_long(zr_entries[i].path, now - added);
-        zr_unlock(fd);
+        close(fd);
     }
 }
 

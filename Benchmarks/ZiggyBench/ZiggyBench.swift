@@ -2,6 +2,7 @@ import ArgumentParser
 import CZiggyReferences
 import Foundation
 import Glibc
+import ZiggyKernel
 import ZiggyMmap
 
 @main
@@ -237,7 +238,20 @@ struct ZiggyBench: ParsableCommand {
             do { baseline = try loadBaseline(compare) } catch { fail("cannot read the baseline \(compare): \(oneLine(error))") }
         }
 
-        // Reserve; the pools come back exactly once: at exit, or in the signal handler.
+        // Reserve; the pools come back exactly once: at exit, or in the signal handler. A run that
+        // reserves holds the machine-wide hugetlb pool lock from before reserving until it exits
+        // (the kernel drops it then, also on a signal): its reservation, its use of those pages
+        // and their return are one span no cooperating process (another run, the tests) sees
+        // half of. The C code below writes the pools only while this process holds it.
+        if hugeCount > 0 || gigCount > 0 {
+            let held = HugePagePoolLock.holdUntilExit(waiting: {
+                let note = "ziggy-bench: waiting for the hugetlb pool lock (another process is reserving or testing huge pages)\n"
+                FileHandle.standardError.write(Data(note.utf8))
+            })
+            if case .failure(let failure) = held {
+                fail("cannot take the hugetlb pool lock: \(failure.call) \(failure.path): \(failure.errno)")
+            }
+        }
         zr_restore_install()
         defer { zr_restore_pages() }
         var reservations: [String] = []

@@ -70,11 +70,23 @@ extension UnmanagedBuffer {
         Array(UnsafeBufferPointer(start: _base, count: _count))
     }
 
-    /// Reinterprets the memory as elements of `T`, keeping ownership. Throws when `T` is not
-    /// trivially copyable, the byte size is not a whole number of `T` or the address is not
-    /// aligned for `T`; the buffer is then freed.
+    /// Reinterprets the memory as elements of `T`, keeping ownership. Throws when the byte size is
+    /// not a whole number of `T` or the address is not aligned for `T`; the buffer is then freed.
     @inlinable
-    public consuming func rebound<T>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
+    public consuming func rebound<T: BitwiseCopyable>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
+        try _rebound(to: T.self)
+    }
+
+    /// Reinterprets the memory as elements of a ``TrivialElement`` type (such as
+    /// `Complex<Double>`), whose layout is checked too: a type that only claims to be trivial
+    /// throws ``AllocationError/nonTrivialElement(_:)``. The buffer is freed when this throws.
+    @inlinable @_disfavoredOverload
+    public consuming func rebound<T: TrivialElement>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
+        try _rebound(to: T.self)
+    }
+
+    @inlinable
+    consuming func _rebound<T>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
         let allocation = unsafe unsafeDetach()
         guard let buffer = allocation.buffer(of: T.self) else {
             allocation.release()

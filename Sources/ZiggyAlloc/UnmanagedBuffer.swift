@@ -7,7 +7,7 @@ import ZiggyKernel
 /// it: when it goes out of scope (`deinit`) or earlier with ``free()``. It is noncopyable, so a
 /// double free or a use after free needs API marked unsafe (``unsafeBaseAddress``,
 /// ``unsafeDetach()``), which a client built with strict memory safety must spell `unsafe`.
-/// Foreign memory is viewed without ownership through ``withWrapping(_:_:)-(MutableSpan<Element>,_)``, whose view cannot
+/// Foreign memory is viewed without ownership through ``withWrapping(_:_:)-5vcca``, whose view cannot
 /// leave its closure.
 ///
 /// **Elements.** Any trivially copyable type: `BitwiseCopyable` types (checked at compile time),
@@ -63,7 +63,7 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
     ///
     /// The memory must stay valid, and not be written through other paths, while the buffer is
     /// used — nothing checks either, hence `unsafe`. For memory a `MutableSpan` describes, prefer
-    /// ``withWrapping(_:_:)-(MutableSpan<Element>,_)``, whose view cannot outlive the span. Traps when `Element` is not
+    /// ``withWrapping(_:_:)-5vcca``, whose view cannot outlive the span. Traps when `Element` is not
     /// trivially copyable.
     @unsafe @inlinable
     public init(unsafeWrapping pointer: UnsafeMutableBufferPointer<Element>) {

@@ -1,5 +1,5 @@
 /// A non-owning, non-escapable buffer over memory a `MutableSpan` describes: what
-/// ``UnmanagedBuffer/withWrapping(_:_:)-(MutableSpan<Element>,_)`` hands its closure (the .NET `WrapSpan`).
+/// ``UnmanagedBuffer/withWrapping(_:_:)-5vcca`` hands its closure (the .NET `WrapSpan`).
 ///
 /// It offers the buffer's element access — subscript, spans, `fill`, `clear`, `copy(from:)` —
 /// through a non-owning ``UnmanagedBuffer`` it keeps private, and never frees anything. It is
@@ -62,7 +62,11 @@ public struct WrappedBuffer<Element>: ~Copyable, ~Escapable {
     @inlinable public func toArray() -> [Element] { storage.toArray() }
 }
 
-extension UnmanagedBuffer {
+// The element rule on the wrapping forms: `BitwiseCopyable` elements are checked by the compiler
+// (no error to handle); `TrivialElement` elements (`Complex<Double>`, a user's conformance) are
+// checked at run time and throw `WrappingError.layout(.nonTrivialElement)` before the body runs;
+// any other type (a `String`, a class) does not compile.
+extension UnmanagedBuffer where Element: BitwiseCopyable {
     /// Calls `body` with a non-owning buffer over the elements of `span` (the .NET `WrapSpan`).
     ///
     /// The ``WrappedBuffer`` is non-escapable: the compiler rejects any attempt to keep it past
@@ -75,13 +79,11 @@ extension UnmanagedBuffer {
         var wrapped = WrappedBuffer(&span)
         return try body(&wrapped)
     }
-}
 
-extension UnmanagedBuffer {
     /// Calls `body` with a non-owning buffer over the storage of `array` (made unique first, as
     /// any array mutation): code written against buffers works on an array in place, no copy.
     ///
-    /// The view cannot outlive the call (see ``withWrapping(_:_:)-(MutableSpan<Element>,_)``).
+    /// The view cannot outlive the call (see ``withWrapping(_:_:)-5vcca``).
     @inlinable
     public static func withWrapping<R: ~Copyable, E: Error>(
         _ array: inout [Element],
@@ -91,3 +93,56 @@ extension UnmanagedBuffer {
         return try withWrapping(&span, body)
     }
 }
+
+extension UnmanagedBuffer where Element: TrivialElement {
+    /// ``withWrapping(_:_:)-5vcca`` for a ``TrivialElement`` type (such as
+    /// `Complex<Double>`), whose layout is checked first: throws
+    /// ``WrappingError/layout(_:)`` with ``AllocationError/nonTrivialElement(_:)`` — before `body`
+    /// runs — for a type that only claims to be trivial, and ``WrappingError/body(_:)`` with the
+    /// body's own error.
+    @inlinable @_disfavoredOverload
+    public static func withWrapping<R: ~Copyable, E: Error>(
+        _ span: inout MutableSpan<Element>,
+        _ body: (inout WrappedBuffer<Element>) throws(E) -> R
+    ) throws(WrappingError<E>) -> R {
+        guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
+        var wrapped = WrappedBuffer(&span)
+        do throws(E) {
+            return try body(&wrapped)
+        } catch {
+            throw .body(error)
+        }
+    }
+
+    /// ``withWrapping(_:_:)-9o4qt`` for a ``TrivialElement`` type, whose layout is checked
+    /// first (see the span form); `array` is left as it was when the check fails.
+    @inlinable @_disfavoredOverload
+    public static func withWrapping<R: ~Copyable, E: Error>(
+        _ array: inout [Element],
+        _ body: (inout WrappedBuffer<Element>) throws(E) -> R
+    ) throws(WrappingError<E>) -> R {
+        guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
+        var span = array.mutableSpan
+        return try withWrapping(&span, body)
+    }
+}
+
+/// Why a `withWrapping` of ``TrivialElement`` elements (or of a `Data`'s bytes) did not return:
+/// the memory cannot be viewed as the element type, or the body threw.
+public enum WrappingError<Body: Error>: Error, CustomStringConvertible {
+    /// The element is not trivially copyable (``AllocationError/nonTrivialElement(_:)``), or — for
+    /// a `Data` — its size is not a whole number of elements or its bytes are not aligned for them.
+    case layout(AllocationError)
+    /// The body's own error.
+    case body(Body)
+
+    public var description: String {
+        switch self {
+        case .layout(let error): return "cannot wrap the memory: \(error)"
+        case .body(let error): return "the body threw: \(error)"
+        }
+    }
+}
+
+extension WrappingError: Equatable where Body: Equatable {}
+extension WrappingError: Hashable where Body: Hashable {}

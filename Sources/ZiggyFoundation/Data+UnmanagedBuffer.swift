@@ -36,28 +36,54 @@ extension Data {
     }
 }
 
-/// Why `UnmanagedBuffer.withWrapping(_:_:)` for `Data` did not return: the bytes
-/// cannot be viewed as the element type, or the body threw.
-public enum DataWrappingError<Body: Error>: Error {
-    /// The `Data`'s size is not a whole number of elements, its bytes are not aligned for the
-    /// element, or the element is not trivially copyable (the error says which).
-    case layout(AllocationError)
-    /// The body's own error.
-    case body(Body)
-}
+/// Why `UnmanagedBuffer.withWrapping(_:_:)` for `Data` did not return: the bytes cannot be viewed
+/// as the element type (``ZiggyAlloc/WrappingError/layout(_:)``), or the body threw
+/// (``ZiggyAlloc/WrappingError/body(_:)``). The same error as the `TrivialElement` array and span
+/// forms throw.
+public typealias DataWrappingError<Body: Error> = WrappingError<Body>
 
-extension UnmanagedBuffer {
+// The element rule: `BitwiseCopyable` elements are checked by the compiler, `TrivialElement`
+// elements (`Complex<Double>`) at run time (`.layout(.nonTrivialElement)`), other types do not
+// compile.
+extension UnmanagedBuffer where Element: BitwiseCopyable {
     /// Calls `body` with a non-owning buffer viewing the bytes of `data` as elements (a `Data`
     /// read from a file or the network, worked on in place as `Double`s).
     ///
     /// The view is a ``ZiggyAlloc/WrappedBuffer``: non-escapable, it cannot outlive the call, and
     /// writes through it change `data` (which becomes unique first, as any `Data` mutation).
-    /// Throws ``DataWrappingError/layout(_:)`` — before calling `body` — when the size is not a
-    /// multiple of the element's stride, the bytes are not aligned for it, or it is not trivial.
+    /// Throws ``ZiggyAlloc/WrappingError/layout(_:)`` — before calling `body` — when the size is not
+    /// a multiple of the element's stride or the bytes are not aligned for it.
+    public static func withWrapping<R, E: Error>(
+        _ data: inout Data, _ body: (inout WrappedBuffer<Element>) throws(E) -> R
+    ) throws(DataWrappingError<E>) -> R {
+        try viewing(&data) { (span) throws(DataWrappingError<E>) -> R in
+            do throws(E) {
+                return try withWrapping(&span, body)
+            } catch {
+                throw .body(error)
+            }
+        }
+    }
+}
+
+extension UnmanagedBuffer where Element: TrivialElement {
+    /// ``withWrapping(_:_:)`` for a ``ZiggyAlloc/TrivialElement`` type (`Complex<Double>`), whose
+    /// layout is checked too: a type that only claims to be trivial throws
+    /// ``ZiggyAlloc/WrappingError/layout(_:)`` with `nonTrivialElement` before `body` runs.
+    @_disfavoredOverload
     public static func withWrapping<R, E: Error>(
         _ data: inout Data, _ body: (inout WrappedBuffer<Element>) throws(E) -> R
     ) throws(DataWrappingError<E>) -> R {
         guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
+        return try viewing(&data) { (span) throws(DataWrappingError<E>) -> R in try withWrapping(&span, body) }
+    }
+}
+
+extension UnmanagedBuffer {
+    /// Checks that `data` holds whole, aligned elements and calls `view` with a span of them.
+    private static func viewing<R, E: Error>(
+        _ data: inout Data, _ view: (inout MutableSpan<Element>) throws(DataWrappingError<E>) -> R
+    ) throws(DataWrappingError<E>) -> R {
         let stride = MemoryLayout<Element>.stride
         var outcome: Result<R, DataWrappingError<E>>?
         data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
@@ -74,10 +100,10 @@ extension UnmanagedBuffer {
             let elements = unsafe UnsafeMutableBufferPointer(
                 start: raw.baseAddress?.assumingMemoryBound(to: Element.self), count: raw.count / stride)
             var span = unsafe MutableSpan(_unsafeElements: elements)
-            do throws(E) {
-                outcome = .success(try UnmanagedBuffer.withWrapping(&span, body))
+            do throws(DataWrappingError<E>) {
+                outcome = .success(try view(&span))
             } catch {
-                outcome = .failure(.body(error))
+                outcome = .failure(error)
             }
         }
         // withUnsafeMutableBytes always calls its closure, which always sets the outcome.

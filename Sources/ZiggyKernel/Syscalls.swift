@@ -66,6 +66,7 @@ public enum Kernel {
         _ fd: Int32 = -1, _ offset: Int = 0
     ) -> Result<UnsafeMutableRawPointer, Errno> {
         #if ENABLE_MOCKING
+        if flags & MAP_HUGETLB != 0 { HugePagePoolLock.checkUse("mmap(MAP_HUGETLB) of \(length) B") }
         if let e = injected(.mmap, "len=\(length) flags=0x\(String(flags, radix: 16))") { return .failure(e) }
         #endif
         guard let result = Glibc.mmap(address, length, protection, flags, fd, off_t(offset)), result != MAP_FAILED else {

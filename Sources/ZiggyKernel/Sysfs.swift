@@ -37,6 +37,7 @@ extension Kernel {
     /// Writes `text` to a sysfs or procfs file.
     package static func writeText(_ path: String, _ text: String) -> Result<Void, Errno> {
         #if ENABLE_MOCKING
+        if path.hasSuffix("nr_hugepages") { HugePagePoolLock.checkUse("writing \(text) to \(path)") }
         if let e = injected(.writeFile, path) { return .failure(e) }
         #endif
         let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)

@@ -22,13 +22,18 @@ package enum ThreadRunner {
             #if ENABLE_MOCKING
             let plan = Kernel.plan
             #endif
+            // The threads work for a caller holding the hugetlb pool lock: they hold it too.
+            let poolLockHeld = HugePagePoolLock.heldByTask
             let jobs = (0..<count).map { index in
                 Job(index: index, cpus: cpus(index)) {
-                    #if ENABLE_MOCKING
-                    if let plan { Kernel.withFaults(plan) { body(index) } } else { body(index) }
-                    #else
-                    body(index)
-                    #endif
+                    let work = {
+                        #if ENABLE_MOCKING
+                        if let plan { Kernel.withFaults(plan) { body(index) } } else { body(index) }
+                        #else
+                        body(index)
+                        #endif
+                    }
+                    if poolLockHeld { HugePagePoolLock.$heldByTask.withValue(true, operation: work) } else { work() }
                 }
             }
             var threads: [pthread_t] = []

@@ -24,7 +24,8 @@ public enum FileMapping {
     ///
     /// - Parameters:
     ///   - path: The file to map.
-    ///   - type: The element type, trivially copyable.
+    ///   - type: The element type: `BitwiseCopyable` (checked by the compiler), or a
+    ///     ``TrivialElement`` through the other overload (checked at run time).
     ///   - count: Elements to map; nil maps the whole file after `offset`, which must then be a
     ///     whole number of elements.
     ///   - offset: Byte offset into the file (any value aligned for `T`).
@@ -32,8 +33,22 @@ public enum FileMapping {
     ///     page on kernels before 5.14); the report says `.kernel` only when that was done.
     /// - Throws: ``MmapError/fileUnavailable(path:errno:)``, ``MmapError/notMappable(path:reason:)``,
     ///   ``MmapError/fileTooShort(path:fileSize:required:)``, ``MmapError/fileSizeNotMultiple(path:fileSize:stride:)``,
-    ///   ``MmapError/request(_:)`` for a bad count or element type, or a kernel error.
-    public static func mapReadOnly<T>(
+    ///   ``MmapError/request(_:)`` for a bad count, or a kernel error.
+    public static func mapReadOnly<T: BitwiseCopyable>(
+        _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, populate: Bool = false
+    ) throws(MmapError) -> ReadOnlyMappedBuffer<T> {
+        ReadOnlyMappedBuffer(
+            try map(
+                path, T.self, count: count, offset: offset, writable: false, extend: false,
+                populate: populate))
+    }
+
+    /// Maps `path` read-only as elements of a ``TrivialElement`` type (such as `Complex<Double>`),
+    /// whose layout is checked first: a type that only claims to be trivial throws
+    /// ``MmapError/request(_:)`` with ``AllocationError/nonTrivialElement(_:)``, before the file is
+    /// opened. Otherwise as the `BitwiseCopyable` form.
+    @_disfavoredOverload
+    public static func mapReadOnly<T: TrivialElement>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, populate: Bool = false
     ) throws(MmapError) -> ReadOnlyMappedBuffer<T> {
         ReadOnlyMappedBuffer(
@@ -46,13 +61,25 @@ public enum FileMapping {
     ///
     /// - Parameters:
     ///   - path: The file to map.
-    ///   - type: The element type, trivially copyable.
+    ///   - type: The element type: `BitwiseCopyable` (checked by the compiler), or a
+    ///     ``TrivialElement`` through the other overload (checked at run time).
     ///   - count: Elements to map; nil maps the whole file after `offset`.
     ///   - offset: Byte offset into the file (any value aligned for `T`).
     ///   - createOrExtend: Create the file if missing and grow it to hold `count` elements.
     ///   - populate: Read every page in before returning (reading, not writing: writing would
     ///     dirty every page of the file).
-    public static func mapReadWrite<T>(
+    public static func mapReadWrite<T: BitwiseCopyable>(
+        _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, createOrExtend: Bool = false,
+        populate: Bool = false
+    ) throws(MmapError) -> UnmanagedBuffer<T> {
+        try map(path, T.self, count: count, offset: offset, writable: true, extend: createOrExtend, populate: populate)
+    }
+
+    /// Maps `path` read-write as elements of a ``TrivialElement`` type, whose layout is checked
+    /// first (``AllocationError/nonTrivialElement(_:)`` inside ``MmapError/request(_:)``, before the
+    /// file is opened or created). Otherwise as the `BitwiseCopyable` form.
+    @_disfavoredOverload
+    public static func mapReadWrite<T: TrivialElement>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, createOrExtend: Bool = false,
         populate: Bool = false
     ) throws(MmapError) -> UnmanagedBuffer<T> {

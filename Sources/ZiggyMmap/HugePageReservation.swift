@@ -5,11 +5,15 @@ import ZiggyKernel
 /// back exactly the pages this value added when it ends (or on ``release()``).
 ///
 /// **Safe between processes.** Growing and shrinking the pool are read-modify-writes of a sysfs
-/// counter; every reservation does them holding an exclusive `flock` on the page size's global
-/// counter (`/sys/kernel/mm/hugepages/hugepages-<size>kB/nr_hugepages`, also for per-node
-/// reservations), the convention `ziggy-bench` and any other cooperating tool can follow, and only
-/// ever adds or subtracts its own pages, never writes back an old absolute value. So concurrent and nested reservations restore
-/// the original size once all have ended, with other holders' pages in place.
+/// counter; every reservation does them — and writes or removes its ledger entry — holding the
+/// machine-wide **hugetlb pool lock**: an exclusive `flock` on
+/// `/sys/kernel/mm/hugepages/hugepages-<size>kB/nr_hugepages` of every hugetlb size, smallest
+/// first (also for per-node reservations). `ziggy-bench`, the test suite and any other cooperating
+/// tool take the same lock: for their own changes, and for any span over which they need the pools
+/// to stay as they are (`Docs/Guarantees.md`, "Huge page reservations"). A reservation only ever
+/// adds or subtracts its own pages, never writes back an old absolute value. So concurrent and
+/// nested reservations restore the original size once all have ended, with other holders' pages
+/// in place.
 ///
 /// **Killed holders.** A process killed by a signal it cannot catch (SIGKILL, the OOM killer)
 /// cannot give its pages back. Every reservation therefore records what it added in a small
@@ -57,13 +61,13 @@ public struct HugePageReservation: ~Copyable {
                     + "\(available >> 20) MiB of memory available (MemAvailable); ask for at most "
                     + "\(available / pageSize.byteCount)")
         }
-        let (granted, entry) = try ReservationLedger.withLock(counter: path) { () throws(MmapError) -> (Int, String?) in
+        let (granted, entry) = try ReservationLedger.withLock { () throws(MmapError) -> (Int, String?) in
             guard let before = Kernel.readInt(path) else {
                 throw .unsupportedPageSize(pageSize, reason: "\(path) is unreadable")
             }
             if count == 0 { return (0, nil) }
             if case .failure(let error) = Kernel.writeText(path, "\(before + count)") {
-                throw .kernel(call: "write \(path)", errno: error, request: "reserving \(count) \(pageSize) pages (needs root)")
+                throw .kernel(call: "write \(path)", errno: error, request: Self.writeRefusal(count, pageSize, node: node, error))
             }
             let added = max(0, (Kernel.readInt(path) ?? before) - before)
             return (added, added > 0 ? ReservationLedger.record(counter: path, pages: added) : nil)
@@ -95,7 +99,7 @@ public struct HugePageReservation: ~Copyable {
     @discardableResult
     public static func releaseStale() -> [StaleReservation] {
         ReservationLedger.staleEntries().filter { entry in
-            (try? ReservationLedger.withLock(counter: entry.counterPath) { () throws(MmapError) -> Bool in
+            (try? ReservationLedger.withLock { () throws(MmapError) -> Bool in
                 // Checked again under the lock: its owner may have given it back meanwhile.
                 guard case .success = Kernel.removeFile(entry.ledgerPath) else { return false }
                 subtract(entry.pages, from: entry.counterPath)
@@ -105,7 +109,7 @@ public struct HugePageReservation: ~Copyable {
     }
 
     private static func giveBack(_ pages: Int, counter: String, entry: String?) {
-        _ = try? ReservationLedger.withLock(counter: counter) { () throws(MmapError) in
+        _ = try? ReservationLedger.withLock { () throws(MmapError) in
             subtract(pages, from: counter)
             if let entry { _ = Kernel.removeFile(entry) }
         }
@@ -130,6 +134,16 @@ public struct HugePageReservation: ~Copyable {
         if !size.isHugeTLB { return "only hugetlb sizes (2 MiB, 1 GiB) have a reserved pool" }
         if let node { return "node \(node) has no \(size) pool in sysfs" }
         return "the kernel offers no \(size) pool (no \(HugePagePool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
+    }
+
+    /// What a refused write of the pool means, and how to get the pages some other way.
+    private static func writeRefusal(_ count: Int, _ size: PageSize, node: Int?, _ error: Errno) -> String {
+        let what = "reserving \(count) \(size) pages"
+        guard error == .permissionDenied || error == .notPermitted || error == .readOnlyFileSystem else { return what }
+        let boot = size == .huge1GiB ? "hugepagesz=1G hugepages=N" : "hugepagesz=2M hugepages=N"
+        return "\(what): only root may write the pool (needs root); run as root, or have the pages reserved "
+            + "at boot (kernel command line \(boot)\(node.map { ", or hugepages=\($0):N for node \($0)" } ?? ""))"
+            + (size == .huge1GiB ? "" : " or by vm.nr_hugepages in /etc/sysctl.conf")
     }
 
     /// `MemAvailable` in bytes (0 when unreadable, which refuses every request but an empty one).
@@ -172,30 +186,13 @@ package enum ReservationLedger {
 
     private static let sequence = Locked(0)
 
-    /// The file whose `flock` orders every change to the pool `counter` belongs to: the global
-    /// counter of its page size (`/proc/sys/vm/nr_hugepages` is the 2 MiB one; per-node counters
-    /// change the global count too, so they share its lock).
-    package static func lockPath(forCounter counter: String) -> String {
-        if let size = counter.split(separator: "/").first(where: { $0.hasPrefix("hugepages-") }) {
-            return "/sys/kernel/mm/hugepages/\(size)/nr_hugepages"
-        }
-        return "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-    }
-
-    /// Runs `body` holding the machine-wide lock for the pool `counter` belongs to.
-    static func withLock<R>(counter: String, _ body: () throws(MmapError) -> R) throws(MmapError) -> R {
-        let lockPath = lockPath(forCounter: counter)
-        let fd: Int32
-        switch Kernel.open(lockPath, O_RDONLY) {
-        case .success(let descriptor): fd = descriptor
-        case .failure(let error): throw .kernel(call: "open", errno: error, request: "opening \(lockPath) to lock the pool")
-        }
-        defer { Kernel.close(fd) }
-        if case .failure(let error) = Kernel.flock(fd, LOCK_EX) {
-            throw .kernel(call: "flock", errno: error, request: "locking \(lockPath)")
-        }
-        defer { _ = Kernel.flock(fd, LOCK_UN) }
-        return try body()
+    /// Runs `body` holding the machine-wide hugetlb pool lock (``HugePagePoolLock``): every change
+    /// to a pool and to the ledger is made under it.
+    static func withLock<R>(_ body: () throws(MmapError) -> R) throws(MmapError) -> R {
+        try HugePagePoolLock.withLock(
+            onFailure: { failure in
+                .kernel(call: failure.call, errno: failure.errno, request: "taking the hugetlb pool lock (\(failure.path))")
+            }, body)
     }
 
     /// Records that this process added `pages` to `counter`; returns the entry's path (nil when
@@ -211,6 +208,31 @@ package enum ReservationLedger {
         let path = "\(directory)/hugepages-\(me.pid)-\(me.startTime)-\(number)"
         guard case .success = Kernel.writeFile(path, "\(counter)\n\(pages)\n") else { return nil }
         return path
+    }
+
+    /// Every entry of the ledger, live or stale: who reserved how many pages of which counter.
+    /// Read it holding the pool lock to see it agree with the pools.
+    package static func entries() -> [StaleReservation] {
+        Kernel.listDirectory(directory).compactMap { name -> StaleReservation? in
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "hugepages", let pid = Int32(parts[1]) else { return nil }
+            let path = "\(directory)/\(name)"
+            let lines = (Kernel.readText(path) ?? "").split(separator: "\n")
+            guard lines.count == 2, let pages = Int(lines[1]) else { return nil }
+            return StaleReservation(processID: pid, counterPath: String(lines[0]), pages: pages, ledgerPath: path)
+        }
+    }
+
+    /// The pages of `size` no ledger entry accounts for: the global `nr_hugepages` minus every
+    /// entry's pages of that size (global and per-node counters). Reservations that follow the
+    /// protocol change both together, so — read holding the pool lock — it stays the same however
+    /// many of them come and go, and a change is something else (a lost update, a writer outside
+    /// the protocol). nil without that pool.
+    package static func unrecordedPages(_ size: PageSize) -> Int? {
+        guard let name = HugePagePool.directoryName(size),
+            let total = HugePagePool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt)
+        else { return nil }
+        return total - entries().filter { $0.counterPath.contains("/\(name)/") }.reduce(0) { $0 + $1.pages }
     }
 
     /// Entries whose process is gone (or whose pid now belongs to another process).

@@ -22,9 +22,14 @@ import ZiggyKernel
 /// then sleep in the kernel.
 ///
 /// **Failure.** A member that throws does not stop the others; when all have finished, the error
-/// of the lowest-numbered member that threw is rethrown, and the team stays usable. A region
-/// started from inside a member of the same team runs serially on that member (never a deadlock);
-/// two threads running regions at once take turns.
+/// of the lowest-numbered member that threw is rethrown, and the team stays usable. Two threads
+/// running regions of one team at once take turns.
+///
+/// **Nesting.** A region started from inside a region of *any* team — a member's body,
+/// ``forEachChunk(of:_:)``, a reduction — runs every member's share on the calling thread, one
+/// after another in member order (every member runs even when an earlier one throws; the lowest
+/// member's error is rethrown). So regions nest to any depth, across any teams and from any
+/// threads, without deadlock; a nested region is serial and does not move to its members' CPUs.
 ///
 /// Thread-safe. Creating a team throws ``MmapError/invalidArgument(_:)`` for a member count below
 /// 1 or above the allowed CPUs (unless `oversubscribe`), and ``MmapError/unknownNode(_:available:)``
@@ -159,24 +164,28 @@ public final class Team: @unchecked Sendable {
     /// Runs one region of `work` and returns the lowest-numbered member's error.
     @usableFromInline
     func _run(_ work: _RegionWorkBase) -> (any Error)? {
-        work.errors = state.errors
-        members.withUnsafeBufferPointer { members in
+        let nested = !isDedicated && zg_team_current() != nil
+        // A nested region keeps its errors in its own work object: the team's slots belong to
+        // the region that holds the region lock, which another thread may be running meanwhile.
+        work.errors = nested ? nil : state.errors
+        return members.withUnsafeBufferPointer { members in
             // Read through a pointer: members loading the array itself would each retain it.
             work.members = members.baseAddress!
-            if !isDedicated && zg_team_current() != nil {
+            if nested {
                 for member in members.indices { work.enter(member) }
-                return
+                return work.firstError
             }
-            state.regionLock.withLock { regions in
+            return state.regionLock.withLock { regions in
                 regions &+= 1
                 let pinned = isDedicated || pthread_equal(pthread_self(), creator) != 0
                 let previous = pinned ? nil : try? Kernel.getAffinity().get()
                 if previous != nil { _ = Kernel.setAffinity([members[0].cpu]) }
                 state.runRegion(work)
                 if let previous { _ = Kernel.setAffinity(previous) }
+                // Taken before the lock goes: the next region (another thread's) reuses the slots.
+                return state.errors.takeFirst()
             }
         }
-        return state.errors.takeFirst()
     }
 
     static func members(cpus: [Int], topology: NumaTopology) -> [Member] {
@@ -371,7 +380,10 @@ class _RegionWorkBase: @unchecked Sendable {
     /// Set by the team before the region starts; read by the members.
     final var members: UnsafePointer<Team.Member>?
     // Unowned: the team keeps the slots alive, and no reference count changes per region.
+    // nil for a nested region, which runs its members one after another on one thread.
     final unowned(unsafe) var errors: MemberSlots<(any Error)?>?
+    /// A nested region's first error: its members run in order, so the lowest member's.
+    final var firstError: (any Error)?
 
     @usableFromInline init() {}
 
@@ -389,9 +401,14 @@ class _RegionWorkBase: @unchecked Sendable {
     /// Member `index`'s share; records what it throws.
     @usableFromInline func run(_ index: Int) {}
 
-    /// Records member `index`'s error (members write only their own slot).
+    /// Records member `index`'s error (members write only their own slot; a nested region, whose
+    /// members run in order on one thread, keeps the first).
     @usableFromInline final func fail(_ index: Int, _ error: any Error) {
-        errors?[index] = error
+        if let errors {
+            errors[index] = error
+        } else if firstError == nil {
+            firstError = error
+        }
     }
 
     @usableFromInline final func member(_ index: Int) -> Team.Member { members![index] }

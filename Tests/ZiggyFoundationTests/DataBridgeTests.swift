@@ -82,6 +82,22 @@ struct DataBridgeTests {
         }
     }
 
+    /// A class that wrongly claims a trivial layout.
+    final class Claims: TrivialElement {
+        var value = 0
+    }
+
+    @Test("withWrapping(Data) of a type that only claims to be trivial: layout(nonTrivialElement) before the body, Data unchanged")
+    func wrapsDataNonTrivial() {
+        var data = Data(repeating: 7, count: 64)
+        var ran = false
+        let error = #expect(throws: DataWrappingError<Never>.self) {
+            try UnmanagedBuffer<Claims>.withWrapping(&data) { (_) throws(Never) in ran = true }
+        }
+        #expect(error == .layout(.nonTrivialElement("Claims")))
+        #expect(!ran && data == Data(repeating: 7, count: 64))
+    }
+
     @Test("withWrapping(Data) passes the body's typed error through")
     func wrapsDataRethrows() throws {
         struct Stop: Error, Equatable {}

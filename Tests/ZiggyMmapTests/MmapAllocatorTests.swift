@@ -30,12 +30,14 @@ struct MmapAllocatorTests {
     @Test("the mapping is gone from /proc/self/maps after free")
     func unmappedAfterFree() throws {
         let allocator = MmapAllocator(pageSize: .base)
-        let buffer = try allocator.allocate(UInt64.self, count: 3 * MiB / 8)
+        // An odd length (3 MiB and 5 pages): another test may map the same addresses right away,
+        // but not with this length, so only our own mapping is looked for.
+        let length = 3 * MiB + 5 * 4096
+        let buffer = try allocator.allocate(UInt64.self, count: length / 8)
         let start = UInt(bitPattern: buffer.unsafeBaseAddress)
-        #expect(MapsSnapshot.take().covers(start, 3 * MiB))
+        #expect(MapsSnapshot.take().covers(start, length))
         buffer.free()
-        // Another test may map the same addresses right away; only check our own length is gone.
-        let now = MapsSnapshot.take().ranges.filter { $0.start == start && Int($0.end - $0.start) == 3 * MiB }
+        let now = MapsSnapshot.take().ranges.filter { $0.start == start && Int($0.end - $0.start) == length }
         #expect(now.isEmpty == true)
     }
 
@@ -134,19 +136,22 @@ struct MmapAllocatorTests {
 
     @Test("the reuse pool hands freed mappings out again, zeroed on request, within its byte bound")
     func reusePool() throws {
-        let allocator = MmapAllocator(pageSize: .base, reusePoolBytes: 8 * MiB)
-        var first = try allocator.allocate(UInt8.self, count: 4 * MiB)
+        // An odd size (4 MiB and 3 pages): the /proc/self/maps check at the end looks for exactly
+        // this range, which a test mapping beside this one in the same process does not produce.
+        let size = 4 * MiB + 3 * 4096
+        let allocator = MmapAllocator(pageSize: .base, reusePoolBytes: 9 * MiB)
+        var first = try allocator.allocate(UInt8.self, count: size)
         first.fill(with: 0xEE)
         let address = first.unsafeBaseAddress
         first.free()
-        #expect(allocator.mmapStatistics.pooledBytes == 4 * MiB)
-        let second = try allocator.allocate(UInt8.self, count: 4 * MiB)
+        #expect(allocator.mmapStatistics.pooledBytes == size)
+        let second = try allocator.allocate(UInt8.self, count: size)
         #expect(second.unsafeBaseAddress == address)
         #expect(second.backing.isReused)
         #expect(second[0] == 0xEE)  // not zeroed unless asked
         second.free()
-        let third = try allocator.allocate(UInt8.self, count: 4 * MiB, zeroed: true)
-        #expect(third.backing.isReused && third[0] == 0 && third[4 * MiB - 1] == 0)
+        let third = try allocator.allocate(UInt8.self, count: size, zeroed: true)
+        #expect(third.backing.isReused && third[0] == 0 && third[size - 1] == 0)
         let stats = allocator.mmapStatistics
         #expect(stats.poolHits == 2 && stats.poolMisses == 1)
 
@@ -155,10 +160,10 @@ struct MmapAllocatorTests {
         big.free()
         #expect(allocator.mmapStatistics.pooledBytes == 0)
         third.free()
-        #expect(allocator.mmapStatistics.pooledBytes == 4 * MiB)
+        #expect(allocator.mmapStatistics.pooledBytes == size)
         allocator.drainPool()
         #expect(allocator.mmapStatistics.pooledBytes == 0)
-        #expect(!MapsSnapshot.take().ranges.contains { $0.start == UInt(bitPattern: address) && Int($0.end - $0.start) == 4 * MiB })
+        #expect(!MapsSnapshot.take().ranges.contains { $0.start == UInt(bitPattern: address) && Int($0.end - $0.start) == size })
     }
 
     @Test("a THP request that cannot be served falls back to base pages, counted and reported")

@@ -185,13 +185,13 @@ struct TrustDefectTests {
         .enabled(if: HugePagePool.read(.huge2MiB) != nil, "no 2 MiB pool"))
     func reservationIntMax() async throws {
         // The child's overflow trap happens before anything is written only when the pool is at
-        // least 1 (with 0, the kernel would be asked for Int.max pages). Hold one page ourselves.
-        try await withHugeTLBPoolAsync {
-            let own = try HugePageReservation(.huge2MiB, count: 1)
-            defer { _ = own.granted }
-            try #require(own.granted == 1 && (Kernel.readInt("/proc/sys/vm/nr_hugepages") ?? 0) >= 1)
-            await Self.inChild("reservationIntMax")
-        }
+        // least 1 (with 0, the kernel would be asked for Int.max pages). Hold one page ourselves:
+        // no cooperating process gives back pages it did not add, so the pool stays at least 1
+        // while the child runs — without this test holding the pool lock, which the child may need.
+        let own = try HugePageReservation(.huge2MiB, count: 1)
+        defer { _ = own.granted }
+        try #require(own.granted == 1 && (Kernel.readInt("/proc/sys/vm/nr_hugepages") ?? 0) >= 1)
+        await Self.inChild("reservationIntMax")
     }
 
     @Test("8: HugePageReservation(count: 1 << 40) is refused as more than memory holds, before asking the kernel")

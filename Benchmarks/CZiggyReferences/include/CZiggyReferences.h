@@ -107,8 +107,9 @@ long zr_kernel_page_kb(const void *address);
 
 /* ---- Huge page reservations restored exactly once --------------------------------------------
  * `zr_reserve_pages(path, count, &granted)` adds `count` to the integer in `path` (an nr_hugepages
- * file) under an flock on that file (so cooperating processes do not interleave read-modify-write)
- * and records what the kernel really added. `zr_restore_pages()` subtracts exactly what was added,
+ * file) and records what the kernel really added. The caller must hold the machine-wide hugetlb
+ * pool lock (ZiggyKernel's HugePagePoolLock) until the process exits, so cooperating processes do
+ * not interleave read-modify-writes and the restore path needs no lock. `zr_restore_pages()` subtracts exactly what was added,
  * once: every entry carries an atomic "restored" flag that the signal handler and the normal exit
  * path share, so a signal that restores and then returns (a backtracer that swallows it) does not
  * make the exit path subtract again. `zr_restore_install()` restores on SIGINT/SIGTERM/SIGHUP (then

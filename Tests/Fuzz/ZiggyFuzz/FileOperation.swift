@@ -91,7 +91,7 @@ enum FileOperation {
         case skip
     }
 
-    static func run<T>(
+    static func run<T: TrivialElement>(
         _ type: T.Type, target: Int, count: Int?, offset: Int, writable: Bool, extend: Bool,
         populate: Bool
     ) {
@@ -127,7 +127,7 @@ enum FileOperation {
         }
     }
 
-    static func map<T>(
+    static func map<T: TrivialElement>(
         _ type: T.Type, path: String, outcome: Outcome, count: Int?, offset: Int, writable: Bool,
         extend: Bool, populate: Bool, original: Int
     ) {

@@ -243,11 +243,13 @@ extension MisuseSuite {
             // Types that are not trivial, through every kind of owner.
             let debug = DebugMemoryAllocator("misuse", wrapping: SystemMemoryAllocator())
             let mmap = MmapAllocator()
-            for (owner, name) in [("system", "String"), ("debug", "NotTrivialClass"), ("mmap", "NotTrivialStruct")] {
-                Hostile.tried(.rebound, "\(owner) buffer of 64 B → \(name)")
+            // (A String, neither BitwiseCopyable nor TrivialElement, does not compile: Tests/CompileFail.)
+            for (owner, name) in [("system", "NotTrivialWeak"), ("debug", "NotTrivialClass"), ("mmap", "NotTrivialStruct")] {
+                Hostile.tried(.reboundTrivial, "\(owner) buffer of 64 B → \(name)")
                 let error: AllocationError? =
                     switch owner {
-                    case "system": reboundError(try SystemMemoryAllocator().allocate(UInt8.self, count: 64), to: String.self)
+                    case "system":
+                        reboundError(try SystemMemoryAllocator().allocate(UInt8.self, count: 64), to: NotTrivialWeak.self)
                     case "debug": reboundError(try debug.allocate(UInt8.self, count: 64), to: NotTrivialClass.self)
                     default: reboundError(try mmap.allocate(UInt8.self, count: 64), to: NotTrivialStruct.self)
                     }
@@ -378,7 +380,18 @@ extension MisuseSuite {
 }
 
 /// What `rebound(to:)` threw (nil when it succeeded; the new buffer is freed at once).
-func reboundError<T>(_ buffer: consuming UnmanagedBuffer<UInt8>, to type: T.Type) -> AllocationError? {
+func reboundError<T: BitwiseCopyable>(_ buffer: consuming UnmanagedBuffer<UInt8>, to type: T.Type) -> AllocationError? {
+    do throws(AllocationError) {
+        _ = try buffer.rebound(to: T.self).count
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// What the `TrivialElement` form of `rebound(to:)` threw.
+@_disfavoredOverload
+func reboundError<T: TrivialElement>(_ buffer: consuming UnmanagedBuffer<UInt8>, to type: T.Type) -> AllocationError? {
     do throws(AllocationError) {
         _ = try buffer.rebound(to: T.self).count
         return nil

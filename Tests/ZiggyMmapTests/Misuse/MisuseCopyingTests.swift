@@ -1,4 +1,5 @@
 import ComplexModule
+import Glibc
 import Testing
 import ZiggyKernel
 
@@ -138,6 +139,74 @@ extension MisuseSuite {
             reserved.append(contentsOf: [1, 2, 3])
             let seen = UnmanagedBuffer.withWrapping(&reserved) { view in view.count }
             #expect(seen == 3)
+        }
+
+        @Test(
+            "withWrapping of an array or a span whose element only claims to be trivial: nonTrivialElement before the body runs, never a trap"
+        )
+        func wrappingNonTrivial() async {
+            Hostile.tried(.withWrappingArrayTrivial, "[NotTrivialClass], [NotTrivialWeak]")
+            Hostile.tried(.withWrappingTrivial, "span of [NotTrivialStruct], of [NotTrivialClosure]")
+            // In a child process: before the element rule this trapped (SIGILL) in safe code.
+            let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+                var problems: [String] = []
+                func expectRefused(_ what: String, _ outcome: WrappingError<Never>?, _ element: String) {
+                    if outcome != .layout(.nonTrivialElement(element)) {
+                        problems.append("\(what): \(String(describing: outcome))")
+                    }
+                }
+                var bodyRan = false
+                var objects = [NotTrivialClass(), NotTrivialClass()]
+                let identities = objects.map(ObjectIdentifier.init)
+                do throws(WrappingError<Never>) {
+                    try UnmanagedBuffer.withWrapping(&objects) { (_) throws(Never) in bodyRan = true }
+                    expectRefused("array of NotTrivialClass", nil, "NotTrivialClass")
+                } catch {
+                    expectRefused("array of NotTrivialClass", error, "NotTrivialClass")
+                }
+                if objects.map(ObjectIdentifier.init) != identities { problems.append("the array of objects changed") }
+                var weak = [NotTrivialWeak()]
+                do throws(WrappingError<Never>) {
+                    try UnmanagedBuffer.withWrapping(&weak) { (_) throws(Never) in bodyRan = true }
+                    expectRefused("array of NotTrivialWeak", nil, "NotTrivialWeak")
+                } catch {
+                    expectRefused("array of NotTrivialWeak", error, "NotTrivialWeak")
+                }
+                var structs = [NotTrivialStruct(), NotTrivialStruct()]
+                do throws(WrappingError<Never>) {
+                    var span = structs.mutableSpan
+                    try UnmanagedBuffer.withWrapping(&span) { (_) throws(Never) in bodyRan = true }
+                    expectRefused("span of NotTrivialStruct", nil, "NotTrivialStruct")
+                } catch {
+                    expectRefused("span of NotTrivialStruct", error, "NotTrivialStruct")
+                }
+                var closures = [NotTrivialClosure()]
+                do throws(WrappingError<Never>) {
+                    var span = closures.mutableSpan
+                    try UnmanagedBuffer.withWrapping(&span) { (_) throws(Never) in bodyRan = true }
+                    expectRefused("span of NotTrivialClosure", nil, "NotTrivialClosure")
+                } catch {
+                    expectRefused("span of NotTrivialClosure", error, "NotTrivialClosure")
+                }
+                // A real TrivialElement wraps, and the body's own error comes back as .body.
+                struct Stop: Error, Equatable {}
+                var pairs = [PublicPair(), PublicPair()]
+                do throws(WrappingError<Stop>) {
+                    try UnmanagedBuffer.withWrapping(&pairs) { (view) throws(Stop) in
+                        view[1].b = 5
+                        throw Stop()
+                    }
+                    problems.append("the PublicPair body's error was lost")
+                } catch {
+                    if error != .body(Stop()) { problems.append("PublicPair: \(error)") }
+                }
+                if pairs[1].b != 5 { problems.append("the PublicPair view did not write through") }
+                if bodyRan { problems.append("a body ran over a non-trivial element") }
+                if structs.map(\.name) != ["x", "x"] { problems.append("the array of structs changed") }
+                for problem in problems { Kernel.writeToStandardError("problem: \(problem)\n") }
+                exit(problems.isEmpty ? EXIT_SUCCESS : EXIT_FAILURE)
+            }
+            if let result { print(standardError(result), terminator: "") }
         }
 
         @Test("Team.allocate of Complex<Double> with hostile counts: typed errors, nothing mapped")

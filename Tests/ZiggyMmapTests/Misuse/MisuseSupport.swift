@@ -51,10 +51,16 @@ enum Hostile {
 /// Process-wide state a failed operation must leave as it was: the mappings of this process and
 /// the hugetlb pools (`nr_hugepages` of both sizes). Take one before the hostile input, check
 /// after.
+///
+/// The pools are machine-wide: any process following the hugetlb pool lock protocol may reserve
+/// pages at any time it does not hold the lock. So they are read — and compared — only when the
+/// snapshot is taken holding that lock (inside `withHugeTLBPool`, which must then last until the
+/// check); otherwise the check compares only what is this process's own, its mappings.
 struct ProcessState {
     /// nil when taken without the mappings (for inputs that cannot map anything).
     let maps: MapsSnapshot?
-    let hugePages: [Int?]
+    /// nil when taken without the hugetlb pool lock.
+    let hugePages: [Int?]?
 
     static func hugePageTotals() -> [Int?] {
         [
@@ -64,7 +70,7 @@ struct ProcessState {
     }
 
     static func take(maps: Bool = true) -> ProcessState {
-        ProcessState(maps: maps ? .take() : nil, hugePages: hugePageTotals())
+        ProcessState(maps: maps ? .take() : nil, hugePages: HugePagePoolLock.isHeldHere ? hugePageTotals() : nil)
     }
 
     /// Records an issue for every mapping created since this snapshot whose length is one of
@@ -87,6 +93,13 @@ struct ProcessState {
                 "0x\(String($0.start, radix: 16))-0x\(String($0.end, radix: 16)) (\(Int($0.end - $0.start)) B) \($0.name)"
             }
             Issue.record("\(what()): left mapped: \(text.joined(separator: ", "))", sourceLocation: sourceLocation)
+        }
+        guard let hugePages else { return }
+        if !HugePagePoolLock.isHeldHere {
+            Issue.record(
+                "\(what()): the snapshot was taken holding the hugetlb pool lock but checked without it",
+                sourceLocation: sourceLocation)
+            return
         }
         let pools = ProcessState.hugePageTotals()
         if pools != hugePages {
@@ -219,8 +232,8 @@ enum Host {
     /// The nodes with memory, and one number past the highest node.
     static let topology = NumaTopology.current()
     static var pastLastNode: Int { (topology.nodeIDs.max ?? 0) + 1 }
-    /// CPUs this process may run on.
-    static let allowedCPUs = (try? Kernel.getAffinity().get()) ?? [0]
+    /// CPUs this process may run on (not narrowed by a team that pinned the reading thread).
+    static let allowedCPUs = AllowedCPUs.current() ?? [0]
     /// Whether the test binary runs under ThreadSanitizer (concurrent tests then do fewer rounds):
     /// its runtime's symbols are visible, or `TSAN_OPTIONS` is set (as `make test-tsan` does).
     static let underThreadSanitizer: Bool = dlsym(nil, "__tsan_init") != nil || getenv("TSAN_OPTIONS") != nil

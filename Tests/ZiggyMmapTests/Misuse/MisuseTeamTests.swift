@@ -90,18 +90,22 @@ extension MisuseSuite {
                 process.expectNothingLeft(lengths: [], "blocked allocations refused at construction")
             }
             // hugetlb pages the pool cannot give, strictly: a typed error naming the node, never a SIGBUS.
-            let pool = HugePagePool.read(.huge1GiB)
-            if (pool?.available ?? 0) < 4 {
-                let label =
-                    "team.allocate(UInt8.self, count: 4 GiB, pageSize: .huge1GiB, fallback: .strict) with \(pool?.free ?? 0) free"
-                Hostile.tried(.teamAllocate, label)
-                let process = ProcessState.take()
-                let error = thrownError(label) { () throws(MmapError) in
-                    _ = try team.allocate(UInt8.self, count: 4 << 30, pageSize: .huge1GiB)
+            // (Holding the pool lock: no cooperating process may reserve 1 GiB pages between the
+            // reading and the request.)
+            withHugeTLBPool {
+                let pool = HugePagePool.read(.huge1GiB)
+                if (pool?.available ?? 0) < 4 {
+                    let label =
+                        "team.allocate(UInt8.self, count: 4 GiB, pageSize: .huge1GiB, fallback: .strict) with \(pool?.free ?? 0) free"
+                    Hostile.tried(.teamAllocate, label)
+                    let process = ProcessState.take()
+                    let error = thrownError(label) { () throws(MmapError) in
+                        _ = try team.allocate(UInt8.self, count: 4 << 30, pageSize: .huge1GiB)
+                    }
+                    #expect(error != nil)
+                    expectMessage(error, contains: ["1 GiB"], label)
+                    process.expectNothingLeft(lengths: suspectLengths(byteCount: 4 << 30, pageSizes: [.huge1GiB]), label)
                 }
-                #expect(error != nil)
-                expectMessage(error, contains: ["1 GiB"], label)
-                process.expectNothingLeft(lengths: suspectLengths(byteCount: 4 << 30, pageSizes: [.huge1GiB]), label)
             }
         }
 
