@@ -5,6 +5,7 @@ import CZiggyShims
 import Foundation
 import Glibc
 import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Every library memory source the benchmark compares (the outside references are `c-` rows).
 enum Backend: String, CaseIterable, Comparable {
@@ -83,7 +84,7 @@ final class Region: @unchecked Sendable {
 
     /// The page size the memory really has now (smaps), e.g. "hugetlb 2 MiB".
     func obtainedPageSize() -> String {
-        let report = PageSizeReport.measure(address: base, byteCount: byteCount)
+        let report = PageSize.Report.measure(address: base, byteCount: byteCount)
         guard let obtained = report.obtainedPageSize else { return "?" }
         if obtained == .transparentHuge {
             return String(format: "THP %.0f%%", report.transparentHugeFraction * 100)
@@ -125,7 +126,7 @@ final class RegionFactory {
             return "one NUMA node: no remote node"
         case .numaInterleave where allNodes.count < 2:
             return "one NUMA node: nothing to interleave"
-        case .mmapTHP where !TransparentHugePages.read().isUsable:
+        case .mmapTHP where !PageSize.TransparentHugePages.read().isUsable:
             return "THP disabled (enabled=never)"
         default:
             break
@@ -141,7 +142,7 @@ final class RegionFactory {
     /// Why `bytes` of hugetlb pages of `pageBytes` cannot be had now, or nil.
     func hugePagesMissing(_ pageBytes: Int, bytes: Int, onNode node: Int? = nil) -> String? {
         let size: PageSize = pageBytes == 1 << 30 ? .huge1GiB : .huge2MiB
-        guard let pool = HugePagePool.read(size) else { return "no \(size) pool in this kernel" }
+        guard let pool = HugePageReservation.Pool.read(size) else { return "no \(size) pool in this kernel" }
         let needed = (bytes + size.byteCount - 1) / size.byteCount
         let free = node.map { node in pool.nodes.first { $0.node == node }?.free ?? pool.available } ?? pool.available
         if free < needed {
@@ -295,7 +296,7 @@ final class ArrayBox {
 /// What the host is and where the benchmark runs, from the library's topology and pinning APIs.
 enum Host {
     static func allowedCPUs() -> Int {
-        (try? ThreadPinning.currentAffinity())?.count ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        NumaTopology.current().allowedCPUs.count
     }
 
     static func nodesWithMemory() -> [Int] { Array(NumaTopology.current().nodesWithMemory) }
@@ -317,7 +318,7 @@ enum Host {
         uname(&name)
         let kernel = withUnsafeBytes(of: name.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
         let memory = topology.nodes.reduce(0) { $0 + $1.memoryTotal }
-        let thp = TransparentHugePages.read()
+        let thp = PageSize.TransparentHugePages.read()
         return "\(model), \(cpus) CPUs, \(formatBytes(memory)) in \(topology.nodes.count) NUMA node(s), Linux \(kernel), "
             + "THP \(thp.mode.rawValue); huge pages reserved for the run: \(reservations.isEmpty ? "none" : reservations.joined(separator: ", "))"
     }

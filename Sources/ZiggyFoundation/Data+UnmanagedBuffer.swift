@@ -1,4 +1,4 @@
-import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -36,11 +36,6 @@ extension Data {
     }
 }
 
-/// Why `UnmanagedBuffer.withWrapping(_:_:)` for `Data` did not return: the bytes cannot be viewed
-/// as the element type (``ZiggyAlloc/WrappingError/layout(_:)``), or the body threw
-/// (``ZiggyAlloc/WrappingError/body(_:)``). The same error as the `TrivialElement` array and span
-/// forms throw.
-public typealias DataWrappingError<Body: Error> = WrappingError<Body>
 
 // The element rule: `BitwiseCopyable` elements are checked by the compiler, `TrivialElement`
 // elements (`Complex<Double>`) at run time (`.layout(.nonTrivialElement)`), other types do not
@@ -49,14 +44,14 @@ extension UnmanagedBuffer where Element: BitwiseCopyable {
     /// Calls `body` with a non-owning buffer viewing the bytes of `data` as elements (a `Data`
     /// read from a file or the network, worked on in place as `Double`s).
     ///
-    /// The view is a ``ZiggyAlloc/WrappedBuffer``: non-escapable, it cannot outlive the call, and
+    /// The view is a ``ZiggyAlloc/UnmanagedBuffer/Wrapped``: non-escapable, it cannot outlive the call, and
     /// writes through it change `data` (which becomes unique first, as any `Data` mutation).
-    /// Throws ``ZiggyAlloc/WrappingError/layout(_:)`` — before calling `body` — when the size is not
+    /// Throws ``ZiggyAlloc/UnmanagedBuffer/WrappingError/layout(_:)`` — before calling `body` — when the size is not
     /// a multiple of the element's stride or the bytes are not aligned for it.
     public static func withWrapping<R, E: Error>(
-        _ data: inout Data, _ body: (inout WrappedBuffer<Element>) throws(E) -> R
-    ) throws(DataWrappingError<E>) -> R {
-        try viewing(&data) { (span) throws(DataWrappingError<E>) -> R in
+        _ data: inout Data, _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
+    ) throws(WrappingError<E>) -> R {
+        try viewing(&data) { (span) throws(WrappingError<E>) -> R in
             do throws(E) {
                 return try withWrapping(&span, body)
             } catch {
@@ -69,23 +64,23 @@ extension UnmanagedBuffer where Element: BitwiseCopyable {
 extension UnmanagedBuffer where Element: TrivialElement {
     /// ``withWrapping(_:_:)`` for a ``ZiggyAlloc/TrivialElement`` type (`Complex<Double>`), whose
     /// layout is checked too: a type that only claims to be trivial throws
-    /// ``ZiggyAlloc/WrappingError/layout(_:)`` with `nonTrivialElement` before `body` runs.
+    /// ``ZiggyAlloc/UnmanagedBuffer/WrappingError/layout(_:)`` with `nonTrivialElement` before `body` runs.
     @_disfavoredOverload
     public static func withWrapping<R, E: Error>(
-        _ data: inout Data, _ body: (inout WrappedBuffer<Element>) throws(E) -> R
-    ) throws(DataWrappingError<E>) -> R {
+        _ data: inout Data, _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
+    ) throws(WrappingError<E>) -> R {
         guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
-        return try viewing(&data) { (span) throws(DataWrappingError<E>) -> R in try withWrapping(&span, body) }
+        return try viewing(&data) { (span) throws(WrappingError<E>) -> R in try withWrapping(&span, body) }
     }
 }
 
 extension UnmanagedBuffer {
     /// Checks that `data` holds whole, aligned elements and calls `view` with a span of them.
     private static func viewing<R, E: Error>(
-        _ data: inout Data, _ view: (inout MutableSpan<Element>) throws(DataWrappingError<E>) -> R
-    ) throws(DataWrappingError<E>) -> R {
+        _ data: inout Data, _ view: (inout MutableSpan<Element>) throws(WrappingError<E>) -> R
+    ) throws(WrappingError<E>) -> R {
         let stride = MemoryLayout<Element>.stride
-        var outcome: Result<R, DataWrappingError<E>>?
+        var outcome: Result<R, WrappingError<E>>?
         data.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) in
             let address = unsafe raw.baseAddress.map { Int(bitPattern: $0) } ?? 0
             guard raw.count % stride == 0, address % MemoryLayout<Element>.alignment == 0 else {
@@ -100,7 +95,7 @@ extension UnmanagedBuffer {
             let elements = unsafe UnsafeMutableBufferPointer(
                 start: raw.baseAddress?.assumingMemoryBound(to: Element.self), count: raw.count / stride)
             var span = unsafe MutableSpan(_unsafeElements: elements)
-            do throws(DataWrappingError<E>) {
+            do throws(WrappingError<E>) {
                 outcome = .success(try view(&span))
             } catch {
                 outcome = .failure(error)

@@ -1,10 +1,10 @@
 // Issue 9, defect 1: the non-owning buffer that `UnmanagedBuffer.withWrapping` lends to its
 // closure can be swapped out of the closure — no `unsafe` anywhere, no warning even with
 // -strict-memory-safety — and written through after the memory it views is gone.
-// The closure now gets a WrappedBuffer, a type of its own that an UnmanagedBuffer cannot be
+// The closure now gets a UnmanagedBuffer.Wrapped, a type of its own that an UnmanagedBuffer cannot be
 // swapped with; the view's own escapes are the escape-wrapped-*.swift snippets.
 //
-// EXPECT-ERROR: error: cannot convert value of type 'WrappedBuffer<UInt64>'
+// EXPECT-ERROR: error: cannot convert value of type 'UnmanagedBuffer<UInt64>.Wrapped'
 // RUN-IF-IT-COMPILES: the program below shows the write-after-escape corrupting another array
 // (no unsafe construct anywhere: it compiles without a single strict-memory-safety warning).
 import ZiggyAlloc

@@ -7,6 +7,6 @@ import ZiggyAlloc
 func leak() {
     var storage = [1, 2, 3]
     var span = storage.mutableSpan
-    let view = UnmanagedBuffer.withWrapping(&span) { (wrapped: inout WrappedBuffer<Int>) -> WrappedBuffer<Int> in wrapped }
+    let view = UnmanagedBuffer.withWrapping(&span) { (wrapped: inout UnmanagedBuffer<Int>.Wrapped) -> UnmanagedBuffer<Int>.Wrapped in wrapped }
     _ = view
 }

@@ -1,4 +1,4 @@
-// Issue 9, defect 11: ReadOnlyMappedBuffer lacks what every other mapped buffer has: advice,
+// Issue 9, defect 11: FileMapping.ReadOnlyBuffer lacks what every other mapped buffer has: advice,
 // the page-size report, NUMA placement and its address. This must compile.
 // (The names are UnmanagedBuffer's; adjust if the redesign names them differently.)
 //

@@ -8,7 +8,7 @@ func old() throws {
     let allocator = MmapAllocator(pageSize: .base, fallback: .strict, populate: .none, lock: false, reusePoolBytes: 0)
     let buffer = try allocator.allocate(Double.self, count: 16)
     let backing = buffer.backing
-    _ = backing.obtainedPageSize == .base && backing.requestedPageSize == .base && !backing.fellBack
+    _ = backing.mapping?.obtainedPageSize == .base && backing.mapping?.requestedPageSize == .base && backing.mapping?.fallbackReason == nil
     _ = backing.backend == .mmap
     _ = unsafe buffer.baseAddress
     let system = SystemMemoryAllocator()

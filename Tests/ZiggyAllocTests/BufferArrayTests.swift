@@ -3,6 +3,7 @@ import Testing
 import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The address of the first element (to tell shared storage from a copy).
 func address<T>(_ array: BufferArray<T>) -> UInt {

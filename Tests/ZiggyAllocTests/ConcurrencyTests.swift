@@ -2,6 +2,7 @@ import Testing
 import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("Concurrency")
 struct ConcurrencyTests {

@@ -1,6 +1,7 @@
 import ComplexModule
 import Testing
 import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Construction by copying (arrays, any collection, spans) and `Complex` elements from the core
 /// allocators.

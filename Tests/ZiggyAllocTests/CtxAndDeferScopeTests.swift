@@ -1,6 +1,7 @@
 import Testing
 import ZiggyAlloc
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 final class Transcript: Sendable {
     let text = Locked("")

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 import ZiggyAlloc
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// A user-written allocator: fixed-size blocks carved from one slab, recycled through a free list.
 /// It shows the whole custom-allocator surface: the byte primitive `allocateRaw`, a ``BufferOwner`` that takes

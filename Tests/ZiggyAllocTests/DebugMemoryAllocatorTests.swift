@@ -2,6 +2,7 @@ import Logging
 import Testing
 import ZiggyAlloc
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Collects log messages so tests can read what the debug allocator logged.
 final class CapturedLog: Sendable {
@@ -80,11 +81,11 @@ struct DebugMemoryAllocatorTests {
         #expect(log.messages.withLock { $0.isEmpty })
     }
 
-    @Test("throw mode: finish() throws LeakError with the report")
+    @Test("throw mode: finish() throws LeakReport.Failure with the report")
     func throwMode() throws {
         let debug = DebugMemoryAllocator("Net", wrapping: SystemMemoryAllocator(), onLeak: .throw)
         let buffer = try debug.allocate(Int64.self, count: 2); let line = #line
-        var caught: LeakError?
+        var caught: LeakReport.Failure?
         do { try debug.finish() } catch { caught = error }
         let error = try #require(caught)
         #expect(error.report.leaks.first?.site.line == UInt(line))

@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Fills `buffer` with a pattern that depends on the index.
 func fillPattern(_ buffer: inout UnmanagedBuffer<UInt32>) {

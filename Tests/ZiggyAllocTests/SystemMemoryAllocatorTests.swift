@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("SystemMemoryAllocator")
 struct SystemMemoryAllocatorTests {

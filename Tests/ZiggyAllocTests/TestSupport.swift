@@ -1,5 +1,6 @@
 import Glibc
 import ZiggyAlloc
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 let ENOMEM_CODE: Int32 = ENOMEM

@@ -2,6 +2,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("UnmanagedBuffer")
 struct UnmanagedBufferTests {

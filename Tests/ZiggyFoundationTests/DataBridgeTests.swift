@@ -7,6 +7,7 @@ import ZiggyMmap
 import FoundationEssentials
 #else
 import Foundation
+@_spi(AllocatorImplementation) import ZiggyAlloc
 #endif
 
 @Suite("Data bridges")
@@ -71,7 +72,7 @@ struct DataBridgeTests {
 
         var odd = Data(count: 12)
         var ran = false
-        let error = #expect(throws: DataWrappingError<Never>.self) {
+        let error = #expect(throws: UnmanagedBuffer<Double>.WrappingError<Never>.self) {
             try UnmanagedBuffer<Double>.withWrapping(&odd) { (_) throws(Never) in ran = true }
         }
         #expect(!ran)
@@ -91,7 +92,7 @@ struct DataBridgeTests {
     func wrapsDataNonTrivial() {
         var data = Data(repeating: 7, count: 64)
         var ran = false
-        let error = #expect(throws: DataWrappingError<Never>.self) {
+        let error = #expect(throws: UnmanagedBuffer<Double>.WrappingError<Never>.self) {
             try UnmanagedBuffer<Claims>.withWrapping(&data) { (_) throws(Never) in ran = true }
         }
         #expect(error == .layout(.nonTrivialElement("Claims")))
@@ -102,7 +103,7 @@ struct DataBridgeTests {
     func wrapsDataRethrows() throws {
         struct Stop: Error, Equatable {}
         var data = Data(count: 64)
-        let error = #expect(throws: DataWrappingError<Stop>.self) {
+        let error = #expect(throws: UnmanagedBuffer<Double>.WrappingError<Stop>.self) {
             try UnmanagedBuffer<UInt64>.withWrapping(&data) { (_) throws(Stop) in throw Stop() }
         }
         guard case .body(let stop)? = error else {

@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The address of the first element (to tell shared storage from a copy).
 private func address<T>(_ array: BufferArray<T>) -> UInt {
@@ -22,17 +23,17 @@ struct BufferArrayMmapTests {
         let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)
         let count = 4 * MiB / 8
         let original = try BufferArray(allocator: allocator, count: count, repeating: 2.0)
-        let obtained = original.backing.obtainedPageSize
+        let obtained = original.backing.mapping?.obtainedPageSize
         print("BufferArray over MmapAllocator(.huge2MiB, .anySmaller): obtained \(obtained)")
         #expect(original.backing.backend == .mmap)
-        #expect(original.backing.requestedPageSize == .huge2MiB)
+        #expect(original.backing.mapping?.requestedPageSize == .huge2MiB)
         #expect(original.withBuffer { $0.pageSizeReport().obtainedPageSize } == obtained, "the report must match smaps")
         var copy = original
         copy[count - 1] = -1
         #expect(address(copy) != address(original))
         #expect(copy.backing.backend == .mmap)
-        #expect(copy.backing.obtainedPageSize == obtained, "the copy must be the same kind of memory")
-        #expect(copy.backing.requestedPageSize == .huge2MiB)
+        #expect(copy.backing.mapping?.obtainedPageSize == obtained, "the copy must be the same kind of memory")
+        #expect(copy.backing.mapping?.requestedPageSize == .huge2MiB)
         #expect(copy.withBuffer { $0.pageSizeReport().obtainedPageSize } == obtained)
         #expect(original[count - 1] == 2 && copy[count - 1] == -1)
         #expect(allocator.statistics.liveAllocations == 2)
@@ -59,7 +60,7 @@ struct BufferArrayMmapTests {
         var copy = original
         copy[0] = 0
         #expect(original.backing.backend == .numa && copy.backing.backend == .numa)
-        #expect(copy.backing.numaPolicy == .bind([node]))
+        #expect(copy.backing.mapping?.numaPolicy == .bind([node]))
         let placement = try copy.withBuffer { buffer throws(MmapError) in try buffer.placement() }
         #expect(placement.pagesPerNode.keys.allSatisfy { $0 == node }, "\(placement)")
     }
@@ -82,24 +83,24 @@ struct BufferArrayMmapTests {
     @Test(
         "with reserved hugetlb pages, a copy on write gets hugetlb pages too; with the pool exhausted it falls back to the C heap and says so, and makeUnique throws",
         .enabled(if: isRoot, "needs root to reserve huge pages"),
-        .enabled(if: HugePagePool.read(.huge2MiB) != nil, "this kernel has no 2 MiB hugetlb pool"))
+        .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "this kernel has no 2 MiB hugetlb pool"))
     func hugetlbCopyOnWrite() throws {
         try withHugeTLBPool {
             let reservation = try HugePageReservation(.huge2MiB, count: 4)
             try #require(reservation.granted == 4, "the kernel granted \(reservation.granted) of 4 pages")
             let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)
             let original = try BufferArray(allocator: allocator, count: MiB / 8, repeating: 1.0)
-            print("BufferArray over reserved 2 MiB pages: obtained \(original.backing.obtainedPageSize)")
-            #expect(original.backing.obtainedPageSize == .huge2MiB)
+            print("BufferArray over reserved 2 MiB pages: obtained \(original.backing.mapping?.obtainedPageSize)")
+            #expect(original.backing.mapping?.obtainedPageSize == .huge2MiB)
             var copy = original
             copy[0] = -1
-            #expect(copy.backing.obtainedPageSize == .huge2MiB, "\(copy.backing)")
+            #expect(copy.backing.mapping?.obtainedPageSize == .huge2MiB, "\(copy.backing)")
             #expect(copy.withBuffer { $0.pageSizeReport().kernelPageSizes } == [2 * MiB])
 
             // Strict 2 MiB with every free page taken: the copy cannot come from the allocator.
             let strict = MmapAllocator(pageSize: .huge2MiB)
             let first = try BufferArray(allocator: strict, count: MiB / 8, repeating: 2.0)
-            let available = HugePagePool.read(.huge2MiB)?.available ?? 0
+            let available = HugePageReservation.Pool.read(.huge2MiB)?.available ?? 0
             let hog = MmapAllocator(pageSize: .huge2MiB, populate: .kernel)
             let held = available > 0 ? try hog.allocate(UInt8.self, count: available * 2 * MiB) : UnmanagedBuffer<UInt8>()
             defer { _ = held.count }

@@ -2,6 +2,7 @@ import ComplexModule
 import Testing
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// `Complex<Double>` (swift-numerics, not BitwiseCopyable) from every ZiggyMmap allocator.
 @Suite("Complex elements from the mapping allocators", .serialized)
@@ -34,7 +35,7 @@ struct ComplexElementTests {
 
     @Test("2 MiB hugetlb pages hold Complex<Double> (skipped without a pool)")
     func hugeTLB() throws {
-        guard HugePagePool.read(.huge2MiB) != nil else {
+        guard HugePageReservation.Pool.read(.huge2MiB) != nil else {
             print("skipped: this kernel has no 2 MiB hugetlb pool")
             return
         }
@@ -46,7 +47,7 @@ struct ComplexElementTests {
             }
             let allocator = MmapAllocator(pageSize: .huge2MiB, populate: .kernel)
             let buffer = try allocator.allocate(copying: Self.values)
-            #expect(buffer.backing.obtainedPageSize == .huge2MiB)
+            #expect(buffer.backing.mapping?.obtainedPageSize == .huge2MiB)
             check(buffer, "hugetlb")
         }
     }

@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Every kernel call an allocation makes is failed in turn (first, middle, last and all between):
 /// each failure must surface as a typed error, leave no bytes mapped through the seam, and leave
@@ -220,7 +221,7 @@ protocol MappingAllocator {
     func allocateBytesForTest(_ byteCount: Int) throws(MmapError) -> UnmanagedBuffer<UInt8>
     func drainPool()
     var statistics: AllocationStatistics { get }
-    var mmapStatistics: MmapStatistics { get }
+    var mmapStatistics: MmapAllocator.Statistics { get }
 }
 
 extension MmapAllocator: MappingAllocator {

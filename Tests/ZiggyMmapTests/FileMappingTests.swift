@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("File mappings")
 struct FileMappingTests {
@@ -16,7 +17,7 @@ struct FileMappingTests {
         #expect(mapped.span[10] == 70)
         #expect(mapped.toArray() == values)
         #expect(mapped.backing.backend == .file)
-        #expect(mapped.backing.populate == .kernel)
+        #expect(mapped.backing.mapping?.populate == .kernel)
     }
 
     @Test("an offset that is not page-aligned maps from the page below")

@@ -3,22 +3,23 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Real hugetlb behaviour. These tests change the kernel's huge page pools, so they run one at
 /// a time and every reservation gives its pages back when it ends, also when a test fails.
 @Suite(
     "MmapAllocator: hugetlb pages", .serialized,
     .enabled(if: isRoot, "needs root to reserve huge pages through /proc/sys/vm/nr_hugepages"),
-    .enabled(if: HugePagePool.read(.huge2MiB) != nil, "this kernel has no 2 MiB hugetlb pool"))
+    .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "this kernel has no 2 MiB hugetlb pool"))
 struct HugeTLBTests {
     /// Maps every currently available 2 MiB page strictly (so the pool is empty for this process),
     /// runs `body`, then unmaps them.
     func withExhaustedPool<R>(_ body: () throws -> R) throws -> R {
-        let available = HugePagePool.read(.huge2MiB)?.available ?? 0
+        let available = HugePageReservation.Pool.read(.huge2MiB)?.available ?? 0
         let hog = MmapAllocator(pageSize: .huge2MiB, populate: .kernel)
         let held = available > 0 ? try hog.allocate(UInt8.self, count: available * 2 * MiB) : UnmanagedBuffer<UInt8>()
         defer { _ = held.count }
-        #expect(HugePagePool.read(.huge2MiB)?.available == 0)
+        #expect(HugePageReservation.Pool.read(.huge2MiB)?.available == 0)
         return try body()
     }
 
@@ -27,20 +28,20 @@ struct HugeTLBTests {
         try withHugeTLBPool {
             let reservation = try HugePageReservation(.huge2MiB, count: 8)
             try #require(reservation.granted == 8, "the kernel granted \(reservation.granted) of 8 pages")
-            let before = try #require(HugePagePool.read(.huge2MiB))
+            let before = try #require(HugePageReservation.Pool.read(.huge2MiB))
             let allocator = MmapAllocator(pageSize: .huge2MiB, populate: .kernel)
             var buffer = try allocator.allocate(UInt8.self, count: 6 * MiB + 1)
-            #expect(buffer.backing.obtainedPageSize == .huge2MiB)
+            #expect(buffer.backing.mapping?.obtainedPageSize == .huge2MiB)
             #expect(buffer.backing.reservedByteCount == 8 * MiB)
             #expect(Int(bitPattern: buffer.unsafeBaseAddress) % (2 * MiB) == 0)
             let report = buffer.pageSizeReport()
             #expect(report.kernelPageSizes == [2 * MiB])
             #expect(report.hugetlbBytes == 8 * MiB)
             #expect(report.obtainedPageSize == .huge2MiB)
-            #expect(HugePagePool.read(.huge2MiB)?.free == before.free - 4)
+            #expect(HugePageReservation.Pool.read(.huge2MiB)?.free == before.free - 4)
             buffer[6 * MiB] = 1
             buffer.free()
-            #expect(HugePagePool.read(.huge2MiB)?.free == before.free)
+            #expect(HugePageReservation.Pool.read(.huge2MiB)?.free == before.free)
         }
     }
 
@@ -70,7 +71,7 @@ struct HugeTLBTests {
     @Test("fallback 2 MiB → THP → base with an exhausted pool serves THP (or base), reported truthfully")
     func fallbackWhenExhausted() throws {
         try withHugeTLBPool {
-            let events = Locked<[FallbackEvent]>([])
+            let events = Locked<[MmapAllocator.FallbackEvent]>([])
             let allocator = MmapAllocator(
                 MmapAllocator.Options(
                     pageSize: .huge2MiB, fallback: .anySmaller, populate: .kernel,
@@ -78,10 +79,10 @@ struct HugeTLBTests {
             try withExhaustedPool {
                 let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
                 let backing = buffer.backing
-                let expected: PageSize = TransparentHugePages.read().isUsable ? .transparentHuge : .base
-                #expect(backing.obtainedPageSize == expected)
-                #expect(backing.requestedPageSize == .huge2MiB)
-                #expect(backing.fallbackReason?.contains("hugetlb 2 MiB") == true)
+                let expected: PageSize = PageSize.TransparentHugePages.read().isUsable ? .transparentHuge : .base
+                #expect(backing.mapping?.obtainedPageSize == expected)
+                #expect(backing.mapping?.requestedPageSize == .huge2MiB)
+                #expect(backing.mapping?.fallbackReason?.contains("hugetlb 2 MiB") == true)
                 #expect(buffer.pageSizeReport().kernelPageSizes == [4096])
                 #expect(allocator.mmapStatistics.fallbacks == 1)
                 #expect(events.withLock { $0.count } == 1)
@@ -92,7 +93,7 @@ struct HugeTLBTests {
     @Test("1 GiB pages when the kernel can assemble one: KernelPageSize 1 GiB")
     func oneGiB() throws {
         try withHugeTLBPool {
-            guard HugePagePool.read(.huge1GiB) != nil else {
+            guard HugePageReservation.Pool.read(.huge1GiB) != nil else {
                 try Test.cancel("this kernel has no 1 GiB hugetlb pool")
             }
             let reservation = try HugePageReservation(.huge1GiB, count: 1)
@@ -103,7 +104,7 @@ struct HugeTLBTests {
             }
             let allocator = MmapAllocator(pageSize: .huge1GiB, populate: .kernel)
             let buffer = try allocator.allocate(UInt8.self, count: 1 * GiB)
-            #expect(buffer.backing.obtainedPageSize == .huge1GiB)
+            #expect(buffer.backing.mapping?.obtainedPageSize == .huge1GiB)
             #expect(Int(bitPattern: buffer.unsafeBaseAddress) % GiB == 0)
             #expect(buffer.pageSizeReport().kernelPageSizes == [GiB])
             #expect(buffer.pageSizeReport().hugetlbBytes == GiB)
@@ -115,12 +116,12 @@ struct HugeTLBTests {
         try withHugeTLBPool {
             // Pages someone else left free are held here (a hugetlb mapping reserves its pages when
             // it is made), so this process sees an empty pool.
-            let available = HugePagePool.read(.huge1GiB)?.available ?? 0
+            let available = HugePageReservation.Pool.read(.huge1GiB)?.available ?? 0
             let held =
                 available > 0
                 ? try MmapAllocator(pageSize: .huge1GiB).allocate(UInt8.self, count: available * GiB) : UnmanagedBuffer<UInt8>()
             defer { _ = held.count }
-            try #require((HugePagePool.read(.huge1GiB)?.available ?? 0) == 0)
+            try #require((HugePageReservation.Pool.read(.huge1GiB)?.available ?? 0) == 0)
             let allocator = MmapAllocator(pageSize: .huge1GiB)
             let error = #expect(throws: MmapError.self) { _ = try allocator.allocate(UInt8.self, count: 1) }
             switch error {
@@ -159,16 +160,16 @@ struct HugeTLBTests {
             let reservation = try HugePageReservation(.huge2MiB, count: 4)
             try #require(reservation.isComplete == true)
             let allocator = MmapAllocator(pageSize: .huge2MiB, populate: .kernel, reusePoolBytes: 8 * MiB)
-            let free0 = HugePagePool.read(.huge2MiB)!.free
+            let free0 = HugePageReservation.Pool.read(.huge2MiB)!.free
             for round in 0..<5 {
                 var buffer = try allocator.allocate(UInt8.self, count: 8 * MiB, zeroed: round == 4)
                 if round == 4 { #expect(buffer[8 * MiB - 1] == 0) }
                 touchPages(&buffer)
             }
             #expect(allocator.mmapStatistics.poolHits == 4)
-            #expect(HugePagePool.read(.huge2MiB)!.free == free0 - 4)  // still held by the pool
+            #expect(HugePageReservation.Pool.read(.huge2MiB)!.free == free0 - 4)  // still held by the pool
             allocator.drainPool()
-            #expect(HugePagePool.read(.huge2MiB)!.free == free0)
+            #expect(HugePageReservation.Pool.read(.huge2MiB)!.free == free0)
         }
     }
 

@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// What the wrapper that started this process under a real launcher tool says it asked for:
 /// `Tests/NumaVM/vm-test-program` runs the test bundle inside the VMs under `numactl
@@ -32,9 +33,9 @@ struct LauncherBindingTests {
         Set(expected.flatMap { topology.node($0)?.cpus ?? [] })
     }
 
-    @Test("NumaBinding reports the launcher's node, CPUs and inherited policy")
+    @Test("NumaTopology.Binding reports the launcher's node, CPUs and inherited policy")
     func bindingMatches() {
-        let binding = NumaBinding.current()
+        let binding = NumaTopology.Binding.current()
         print("launcher \(LauncherExpectation.launcher): \(binding)")
         #expect(binding.nodes == expected, "\(LauncherExpectation.launcher): \(binding)")
         #expect(Set(binding.cpus).isSubset(of: expectedCPUs), "\(binding.cpus) outside \(expectedCPUs.sorted())")
@@ -49,7 +50,7 @@ struct LauncherBindingTests {
             let allocator = try NumaAllocator(bound: .current(), spanning: .refuse, pageSize: pageSize, populate: .kernel)
             #expect(allocator.policy == .bind([node]))
             let buffer = try allocator.allocate(UInt8.self, count: 8 << 20)
-            #expect(buffer.backing.obtainedPageSize == pageSize)
+            #expect(buffer.backing.mapping?.obtainedPageSize == pageSize)
             let placement = try buffer.placement()
             #expect(placement.pagesPerNode == [node: pageSize == .base ? 2048 : 4], "\(pageSize): \(placement)")
             let maps = try #require(NumaMapsEntry.containing(buffer.unsafeBaseAddress))
@@ -65,10 +66,10 @@ struct LauncherBindingTests {
         let placement = try buffer.placement()
         #expect(placement.pagesPerNode == [node: 1024], "\(placement)")
         if LauncherExpectation.threadPolicy == "default" {
-            #expect(buffer.backing.numaPolicy == .default)
+            #expect(buffer.backing.mapping?.numaPolicy == .default)
             #expect(buffer.backing.mapping?.isPolicyInherited == false)
         } else {
-            #expect(buffer.backing.numaPolicy?.description == LauncherExpectation.threadPolicy)
+            #expect(buffer.backing.mapping?.numaPolicy?.description == LauncherExpectation.threadPolicy)
             #expect(buffer.backing.mapping?.isPolicyInherited == true)
         }
     }

@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("MmapAllocator: base pages and THP")
 struct MmapAllocatorTests {
@@ -13,9 +14,9 @@ struct MmapAllocatorTests {
         #expect(buffer.toArray() == Array(repeating: 0, count: 10))
         let backing = buffer.backing
         #expect(backing.backend == .mmap)
-        #expect(backing.obtainedPageSize == .base && backing.requestedPageSize == .base)
+        #expect(backing.mapping?.obtainedPageSize == .base && backing.mapping?.requestedPageSize == .base)
         #expect(backing.reservedByteCount == 4096)
-        #expect(backing.fellBack == false)
+        #expect(backing.mapping?.fallbackReason == nil)
         buffer[9] = 7
         let report = buffer.pageSizeReport()
         #expect(report.obtainedPageSize == .base)
@@ -52,21 +53,21 @@ struct MmapAllocatorTests {
 
     @Test(
         "THP: a 2 MiB-aligned region advised MADV_HUGEPAGE, backed by huge pages once populated",
-        .enabled(if: TransparentHugePages.read().isUsable, "THP is disabled on this kernel"))
+        .enabled(if: PageSize.TransparentHugePages.read().isUsable, "THP is disabled on this kernel"))
     func transparentHugePages() throws {
         let allocator = MmapAllocator(pageSize: .transparentHuge, populate: .kernel)
         let buffer = try allocator.allocate(UInt8.self, count: 64 * MiB)
         #expect(Int(bitPattern: buffer.unsafeBaseAddress) % (2 * MiB) == 0)
         let backing = buffer.backing
-        #expect(backing.obtainedPageSize == .transparentHuge)
-        #expect(backing.populate == .kernel)
+        #expect(backing.mapping?.obtainedPageSize == .transparentHuge)
+        #expect(backing.mapping?.populate == .kernel)
         let report = buffer.pageSizeReport()
         #expect(report.regions.allSatisfy { $0.advisedHuge })
         #expect(report.transparentHugeBytes > 0, "AnonHugePages is 0: \(report)")
         #expect(report.obtainedPageSize == .transparentHuge)
-        #expect(backing.transparentHugeBytes ?? 0 > 0)
+        #expect(backing.mapping?.transparentHugeBytes ?? 0 > 0)
         // Honest: what backing measured at allocation matches what smaps says now.
-        #expect(backing.transparentHugeBytes == report.transparentHugeBytes)
+        #expect(backing.mapping?.transparentHugeBytes == report.transparentHugeBytes)
     }
 
     @Test("a 16 GiB lazy mapping works and frees without touching memory")
@@ -98,7 +99,7 @@ struct MmapAllocatorTests {
         let allocator = MmapAllocator(pageSize: .base, populate: mode)
         let buffer = try allocator.allocate(UInt8.self, count: 32 * MiB)
         #expect(buffer.pageSizeReport().residentBytes == 32 * MiB)
-        #expect(buffer.backing.populate == mode)
+        #expect(buffer.backing.mapping?.populate == mode)
     }
 
     @Test(
@@ -107,7 +108,7 @@ struct MmapAllocatorTests {
     func lock() throws {
         let allocator = MmapAllocator(pageSize: .base, lock: true)
         let buffer = try allocator.allocate(UInt8.self, count: 1 * MiB)
-        #expect(buffer.backing.isLocked)
+        #expect(buffer.backing.mapping?.isLocked == true)
         #expect(buffer.pageSizeReport().lockedBytes == 1 * MiB)
     }
 
@@ -147,11 +148,11 @@ struct MmapAllocatorTests {
         #expect(allocator.mmapStatistics.pooledBytes == size)
         let second = try allocator.allocate(UInt8.self, count: size)
         #expect(second.unsafeBaseAddress == address)
-        #expect(second.backing.isReused)
+        #expect(second.backing.mapping?.isReused == true)
         #expect(second[0] == 0xEE)  // not zeroed unless asked
         second.free()
         let third = try allocator.allocate(UInt8.self, count: size, zeroed: true)
-        #expect(third.backing.isReused && third[0] == 0 && third[size - 1] == 0)
+        #expect(third.backing.mapping?.isReused == true && third[0] == 0 && third[size - 1] == 0)
         let stats = allocator.mmapStatistics
         #expect(stats.poolHits == 2 && stats.poolMisses == 1)
 
@@ -168,17 +169,17 @@ struct MmapAllocatorTests {
 
     @Test("a THP request that cannot be served falls back to base pages, counted and reported")
     func fallbackReported() throws {
-        let events = Locked<[FallbackEvent]>([])
+        let events = Locked<[MmapAllocator.FallbackEvent]>([])
         let allocator = MmapAllocator(
             MmapAllocator.Options(
                 pageSize: .transparentHuge, fallback: .anySmaller, onFallback: { event in events.withLock { $0.append(event) } }))
         let plan = KernelFaultPlan.failing(.madvise, with: Errno(rawValue: EINVAL), detailContains: "advice=14")
         let buffer = try Kernel.withFaults(plan) { try allocator.allocate(UInt8.self, count: 4 * MiB) }
         let backing = buffer.backing
-        #expect(backing.requestedPageSize == .transparentHuge)
-        #expect(backing.obtainedPageSize == .base)
-        #expect(backing.fellBack)
-        #expect(backing.fallbackReason?.contains("MADV_HUGEPAGE") == true)
+        #expect(backing.mapping?.requestedPageSize == .transparentHuge)
+        #expect(backing.mapping?.obtainedPageSize == .base)
+        #expect(backing.mapping?.fallbackReason != nil)
+        #expect(backing.mapping?.fallbackReason?.contains("MADV_HUGEPAGE") == true)
         #expect(allocator.mmapStatistics.fallbacks == 1)
         #expect(allocator.mmapStatistics.obtainedPageSizes == [.base: 1])
         let event = try #require(events.withLock { $0.first })

@@ -3,13 +3,14 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Resizing hugetlb buffers changes the kernel's pools, so these run one at a time under the
 /// hugetlb test lock, with reservations that give their pages back.
 @Suite(
     "Resize: hugetlb buffers", .serialized,
     .enabled(if: isRoot, "needs root to reserve huge pages through /proc/sys/vm/nr_hugepages"),
-    .enabled(if: HugePagePool.read(.huge2MiB) != nil, "this kernel has no 2 MiB hugetlb pool"))
+    .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "this kernel has no 2 MiB hugetlb pool"))
 struct MmapResizeHugeTLBTests {
     @Test("2 MiB growth is a new mapping plus a copy (moved, still 2 MiB pages); shrinking unmaps tail pages in place")
     func growAndShrink() throws {
@@ -21,17 +22,17 @@ struct MmapResizeHugeTLBTests {
             try Kernel.withFaults(plan) { () throws(MmapError) in
                 var buffer = try allocator.allocate(UInt32.self, count: 1024 * 1024)
                 fillPattern(&buffer)
-                let freeBefore = HugePagePool.read(.huge2MiB)?.free ?? 0
+                let freeBefore = HugePageReservation.Pool.read(.huge2MiB)?.free ?? 0
                 let before = address(buffer)
                 let grown = try allocator.resize(&buffer, to: 2 * 1024 * 1024)
                 #expect(grown == .moved)
                 let address1 = address(buffer)
                 #expect(address1 != before)
-                #expect(buffer.backing.obtainedPageSize == .huge2MiB)
+                #expect(buffer.backing.mapping?.obtainedPageSize == .huge2MiB)
                 #expect(buffer.pageSizeReport().hugetlbBytes == 8 * MiB)
                 var intact = holdsPattern(buffer, count: 1024 * 1024)
                 #expect(intact)
-                #expect(HugePagePool.read(.huge2MiB)?.free == freeBefore - 2)
+                #expect(HugePageReservation.Pool.read(.huge2MiB)?.free == freeBefore - 2)
                 fillPattern(&buffer)
                 let grownAddress = address(buffer)
                 let within = try allocator.resize(&buffer, to: 2 * 1024 * 1024 - 1000)
@@ -42,7 +43,7 @@ struct MmapResizeHugeTLBTests {
                 let address2 = address(buffer)
                 #expect(address2 == grownAddress)
                 #expect(buffer.backing.reservedByteCount == 2 * MiB)
-                #expect(HugePagePool.read(.huge2MiB)?.free == freeBefore + 1)
+                #expect(HugePageReservation.Pool.read(.huge2MiB)?.free == freeBefore + 1)
                 intact = holdsPattern(buffer, count: 300_000)
                 #expect(intact)
                 #expect(allocator.mmapStatistics.mappedBytes == 2 * MiB)
@@ -63,7 +64,7 @@ struct MmapResizeHugeTLBTests {
             let allocator = MmapAllocator(pageSize: .huge2MiB, populate: .kernel)
             var buffer = try allocator.allocate(UInt32.self, count: 1024 * 1024)
             fillPattern(&buffer)
-            let available = HugePagePool.read(.huge2MiB)?.available ?? 0
+            let available = HugePageReservation.Pool.read(.huge2MiB)?.available ?? 0
             let before = address(buffer)
             let stats = allocator.statistics
             let plan = KernelFaultPlan()

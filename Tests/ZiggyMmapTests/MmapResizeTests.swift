@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Fills `buffer` with a pattern that depends on the index.
 func fillPattern(_ buffer: inout UnmanagedBuffer<UInt32>) {
@@ -60,7 +61,7 @@ struct MmapResizeTests {
                 let intact = holdsPattern(buffer, count: 256 * 1024)
                 #expect(intact)
                 #expect(buffer.backing.reservedByteCount == 16 * MiB)
-                #expect(buffer.backing.obtainedPageSize == .base)
+                #expect(buffer.backing.mapping?.obtainedPageSize == .base)
                 #expect(MappingRecord.of(buffer)?.mapping.length == 16 * MiB)
                 #expect(allocator.statistics.liveBytes == 16 * MiB)
                 #expect(allocator.statistics.liveAllocations == 1)
@@ -117,7 +118,7 @@ struct MmapResizeTests {
             let address4 = address(buffer)
             #expect(address4 % UInt(2 * MiB) == 0)
             #expect(buffer.backing.alignment == 2 * MiB)
-            #expect(buffer.backing.obtainedPageSize == .transparentHuge)
+            #expect(buffer.backing.mapping?.obtainedPageSize == .transparentHuge)
             let intact = holdsPattern(buffer, count: 1024 * 1024)
             #expect(intact)
             let address5 = address(buffer)
@@ -139,7 +140,7 @@ struct MmapResizeTests {
             let plan = KernelFaultPlan()
             let outcome = try Kernel.withFaults(plan) { () throws(MmapError) in try allocator.resize(&buffer, to: 1024 * 1024) }
             if guardPage != nil { #expect(outcome == .moved) } else { #expect(outcome == .inPlace || outcome == .moved) }
-            #expect(buffer.backing.populate == .kernel)
+            #expect(buffer.backing.mapping?.populate == .kernel)
             #expect(
                 plan.calls.contains { $0.call == .madvise && $0.detail.contains("advice=\(KernelConstants.MADV_POPULATE_WRITE)") })
             let intact = holdsPattern(buffer, count: 1024)
@@ -279,7 +280,7 @@ struct MmapResizeTests {
         fillPattern(&buffer)
         let outcome = try allocator.resize(&buffer, to: 4 * 1024 * 1024)
         #expect(outcome == .inPlace || outcome == .remapped)
-        #expect(buffer.backing.numaPolicy == .bind([0]))
+        #expect(buffer.backing.mapping?.numaPolicy == .bind([0]))
         buffer.withUnsafeMutableBufferPointer { $0.update(repeating: 1) }
         let placement = try buffer.placement()
         #expect(placement.pagesPerNode == [0: 4096], "\(placement)")

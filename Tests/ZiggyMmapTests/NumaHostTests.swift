@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// NUMA on whatever host runs the unit tests — usually one node. Multi-node behaviour is tested
 /// inside qemu VMs by `NumaVMTests` (run by `make test` through Tests/NumaVM/run-numa-tests).
@@ -33,7 +34,7 @@ struct NumaHostTests {
         for node in topology.nodesWithMemory {
             let allocator = try NumaAllocator(policy: .bind([node]), populate: .kernel)
             let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
-            #expect(buffer.backing.numaPolicy == .bind([node]))
+            #expect(buffer.backing.mapping?.numaPolicy == .bind([node]))
             #expect(buffer.backing.backend == .numa)
             let placement = try buffer.placement()
             #expect(placement.pagesPerNode == [node: 2048], "\(placement)")
@@ -56,7 +57,7 @@ struct NumaHostTests {
         let local = try NumaAllocator(policy: .local, populate: .parallel(threads: 2))
         let localBuffer = try local.allocate(UInt8.self, count: 4 * MiB)
         #expect(try localBuffer.placement().pagesPerNode == [only: 1024])
-        #expect(localBuffer.backing.numaPolicy == .local)
+        #expect(localBuffer.backing.mapping?.numaPolicy == .local)
     }
 
     @Test("unknown nodes are a typed error naming the nodes that exist")
@@ -125,13 +126,13 @@ struct NumaHostTests {
         do {
             let allocator = try NumaAllocator(policy: .weightedInterleave(nodes), populate: .kernel)
             let buffer = try allocator.allocate(UInt8.self, count: 1 * MiB)
-            #expect(buffer.backing.numaPolicy == .weightedInterleave(nodes))
+            #expect(buffer.backing.mapping?.numaPolicy == .weightedInterleave(nodes))
         } catch .numaUnavailable(let reason) {
             try Test.cancel("weighted interleave unavailable: \(reason)")
         }
         let many = try NumaAllocator(policy: .preferredMany(nodes), populate: .kernel)
         let buffer = try many.allocate(UInt8.self, count: 1 * MiB)
-        #expect(buffer.backing.numaPolicy == .preferredMany(nodes))
+        #expect(buffer.backing.mapping?.numaPolicy == .preferredMany(nodes))
     }
 }
 

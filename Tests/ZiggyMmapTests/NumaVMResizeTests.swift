@@ -1,6 +1,7 @@
 import Testing
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Part of the suite "NUMA inside a multi-node VM" (NumaVMTests.swift is at its size limit).
 extension NumaVMTests {
@@ -13,7 +14,7 @@ extension NumaVMTests {
             buffer.fill(with: 1)
             let outcome = try allocator.resize(&buffer, to: 32 * MiB)
             #expect(outcome != .unchanged, "\(populate): \(outcome)")
-            #expect(buffer.backing.numaPolicy == .bind([node]))
+            #expect(buffer.backing.mapping?.numaPolicy == .bind([node]))
             buffer.fill(with: 2)
             let placement = try buffer.placement()
             #expect(placement.pagesPerNode == [node: 8192], "\(populate), \(outcome): \(placement)")

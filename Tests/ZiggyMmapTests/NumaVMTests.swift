@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The VM configuration `Tests/NumaVM/run-numa-tests` boots, passed in the environment.
 enum NumaVM {
@@ -52,8 +53,8 @@ struct NumaVMTests {
         for node in nodes {
             let allocator = try NumaAllocator(policy: .bind([node]), pageSize: pageSize, populate: .kernel)
             let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
-            #expect(buffer.backing.numaPolicy == .bind([node]))
-            #expect(buffer.backing.obtainedPageSize == pageSize)
+            #expect(buffer.backing.mapping?.numaPolicy == .bind([node]))
+            #expect(buffer.backing.mapping?.obtainedPageSize == pageSize)
             let placement = try buffer.placement()
             let pages = pageSize == .huge2MiB ? 4 : 2048
             #expect(placement.pagesPerNode == [node: pages], "node \(node) \(pageSize): \(placement)")
@@ -76,7 +77,7 @@ struct NumaVMTests {
         let allocator = try NumaAllocator(policy: .interleave(all), pageSize: pageSize, populate: .kernel)
         let pages = pageSize == .huge2MiB ? nodes.count * 2 + 1 : 4099
         let buffer = try allocator.allocate(UInt8.self, count: pages * pageSize.byteCount)
-        #expect(buffer.backing.numaPolicy == .interleave(all))
+        #expect(buffer.backing.mapping?.numaPolicy == .interleave(all))
         let placement = try buffer.placement()
         let counts = nodes.map { placement.pagesPerNode[$0] ?? 0 }
         #expect(counts.reduce(0, +) == pages)
@@ -88,9 +89,9 @@ struct NumaVMTests {
     @Test("preferred on a node with too few free pages spills to other nodes, reported truthfully")
     func preferredSpills() throws {
         let target = nodes.last!
-        let free = try #require(HugePagePool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free)
+        let free = try #require(HugePageReservation.Pool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free)
         let wanted = free + 2
-        let pool = HugePagePool.read(.huge2MiB)!
+        let pool = HugePageReservation.Pool.read(.huge2MiB)!
         try #require(pool.available >= wanted, "need \(wanted) free 2 MiB pages in the VM, have \(pool.available)")
         let allocator = try NumaAllocator(policy: .preferred(target), pageSize: .huge2MiB, populate: .kernel)
         let buffer = try allocator.allocate(UInt8.self, count: wanted * 2 * MiB)
@@ -98,16 +99,16 @@ struct NumaVMTests {
         #expect(placement.pagesPerNode[target] == free, "\(placement)")
         #expect(placement.presentPages == wanted)
         #expect(placement.nodes.count >= 2)
-        #expect(buffer.backing.numaPolicy == .preferred(target))
+        #expect(buffer.backing.mapping?.numaPolicy == .preferred(target))
     }
 
     @Test("bind with hugetlb on a node whose pool is empty: typed error naming the node and its free pages; no SIGBUS")
     func bindEmptyNodePool() throws {
         let target = nodes.last!
-        let free = try #require(HugePagePool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free)
+        let free = try #require(HugePageReservation.Pool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free)
         let hog = try NumaAllocator(policy: .bind([target]), pageSize: .huge2MiB)
         let held = free > 0 ? try hog.allocate(UInt8.self, count: free * 2 * MiB) : UnmanagedBuffer<UInt8>()
-        #expect(HugePagePool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free == 0)
+        #expect(HugePageReservation.Pool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free == 0)
         defer { _ = held.count }
 
         let allocator = try NumaAllocator(policy: .bind([target]), pageSize: .huge2MiB)
@@ -165,7 +166,7 @@ struct NumaVMTests {
                 let placement = try buffer.placement()
                 #expect(placement.nodes == [node], "\(policy) \(pageSize): \(placement)")
                 #expect(placement.notPresent == 0)
-                if case .parallel = buffer.backing.populate {} else { Issue.record("populate was \(buffer.backing.populate)") }
+                if case .parallel = buffer.backing.mapping?.populate {} else { Issue.record("populate was \(buffer.backing.mapping?.populate)") }
             }
         }
     }
@@ -232,7 +233,7 @@ extension NumaVMTests {
         let team = try Team(perNode: 1)
         let perMember = pageSize == .huge2MiB ? 2 * MiB : 4 * MiB
         var buffer = try team.allocate(Double.self, count: team.count * perMember / 8, pageSize: pageSize)
-        #expect(buffer.backing.obtainedPageSize == pageSize)
+        #expect(buffer.backing.mapping?.obtainedPageSize == pageSize)
         let schedule = team.schedule(for: buffer)
         for part in schedule.parts {
             let member = team.members[part.member]
@@ -278,7 +279,7 @@ extension NumaVMTests {
     func blockedHugePagesShortNode() throws {
         let team = try Team(perNode: 1)
         let target = try #require(team.nodes.max)
-        let free = try #require(HugePagePool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free)
+        let free = try #require(HugePageReservation.Pool.read(.huge2MiB)?.nodes.first { $0.node == target }?.free)
         let hog = try NumaAllocator(policy: .bind([target]), pageSize: .huge2MiB)
         let held = free > 0 ? try hog.allocate(UInt8.self, count: free * 2 * MiB) : UnmanagedBuffer<UInt8>()
         defer { _ = held.count }
@@ -440,8 +441,8 @@ extension NumaVMTests {
         for _ in 0..<5 {
             let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
             #expect(try buffer.placement().nodes == [node])
-            guard case .parallel(let used) = buffer.backing.populate else {
-                Issue.record("populate was \(buffer.backing.populate)")
+            guard case .parallel(let used) = buffer.backing.mapping?.populate else {
+                Issue.record("populate was \(buffer.backing.mapping?.populate)")
                 return
             }
             let allowedOnNode = topology.node(node)!.cpus.filter(topology.allowedCPUs.contains).count

@@ -2,6 +2,7 @@ import ComplexModule
 import Testing
 import ZiggyKernel
 import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The README's example, compiled and run as it is printed there (with the print calls kept), so
 /// the first code a newcomer copies is known to work.
@@ -38,7 +39,7 @@ struct ReadmeExampleTests {
         // --- README example ends ---
 
         #expect(samples[samples.count - 1] == Double(samples.count - 1) * 0.5)
-        let obtained = samples.backing.obtainedPageSize
+        let obtained = samples.backing.mapping?.obtainedPageSize
         #expect(samples.pageSizeReport().obtainedPageSize == obtained)
         #expect(try local.placement().pagesPerNode == [0: 1024])
         #expect(debug.leakReport.leaks.count == 1)
@@ -101,7 +102,7 @@ struct ReadmeExampleTests {
         #expect(signal[100].real == Complex<Double>(length: 1, phase: 1).real)
         #expect(ramp.count == 1 << 20 && ramp[999] == 999)
         #expect(before.toArray() == [1, 2, 3] && samples.toArray() == [-1, 2, 3])
-        #expect(samples.backing.obtainedPageSize == before.backing.obtainedPageSize)
+        #expect(samples.backing.mapping?.obtainedPageSize == before.backing.mapping?.obtainedPageSize)
     }
 
     /// The README's snippets and these tests' copies are the same lines, so neither drifts.

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The byte-level `/proc/self/smaps` reader against text written the way the kernel prints it.
 @Suite("smaps parser")
@@ -29,7 +30,7 @@ struct SmapsParserTests {
         Rss:                   0 kB
         """
 
-    func parse(_ start: UInt, _ end: UInt) -> [PageSizeReport.Region] {
+    func parse(_ start: UInt, _ end: UInt) -> [PageSize.Report.Region] {
         SmapsParser(start: start, end: end).regions(in: Array(Self.text.utf8))
     }
 
@@ -39,7 +40,7 @@ struct SmapsParserTests {
         #expect(regions.count == 3)
         #expect(
             regions[0]
-                == PageSizeReport.Region(
+                == PageSize.Report.Region(
                     start: 0x7f00_0000_0000, end: 0x7f00_0020_0000, kernelPageSize: 4096, residentBytes: 2 << 20,
                     anonHugeBytes: 2 << 20, hugetlbBytes: 0, lockedBytes: 0, advisedHuge: true,
                     extendsBeyondRange: false, overlapBytes: 2 << 20))

@@ -4,6 +4,7 @@ import ZiggyKernel
 import ZiggySupport
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // The stress test runs in a child process (an exit test): other tests run concurrently in this
 // process, and the child's /proc/self/maps, allocators and counters are then its own.
@@ -18,7 +19,7 @@ import ZiggySupport
 struct StressTests {
     @Test("8 threads × ZIGGY_STRESS_OPS mixed operations on every allocator: patterns intact, counters exact, nothing left mapped")
     func mixedOperations() async throws {
-        let canReserve = isRoot && HugePagePool.read(.huge2MiB) != nil
+        let canReserve = isRoot && HugePageReservation.Pool.read(.huge2MiB) != nil
         var reservation: HugePageReservation? = nil
         if canReserve {
             try withHugeTLBPool { reservation = try HugePageReservation(.huge2MiB, count: 64) }
@@ -172,8 +173,8 @@ enum StressHarness {
         let threads = threadCount
         let operations = operationsPerThread
         let seed = seed
-        let hugePoolAtStart = HugePagePool.read(.huge2MiB)
-        let thp = TransparentHugePages.read()
+        let hugePoolAtStart = HugePageReservation.Pool.read(.huge2MiB)
+        let thp = PageSize.TransparentHugePages.read()
         // The shared state (with its pattern noise) exists before the first snapshot.
         let shared = Shared(seed: seed, threads: threads)
         let mapsBefore = MappingTable.take()
@@ -244,7 +245,7 @@ enum StressHarness {
         }
 
         // The hugetlb pool is back where it was (this child is the pool's only user meanwhile).
-        if let before = hugePoolAtStart, let after = HugePagePool.read(.huge2MiB),
+        if let before = hugePoolAtStart, let after = HugePageReservation.Pool.read(.huge2MiB),
             before.free != after.free || before.reserved != after.reserved
         {
             shared.fail(
@@ -442,10 +443,10 @@ enum StressHarness {
                 shared.fail("\(backend): backing \(backing) for \(byteCount) B aligned \(effectiveAlignment)")
             }
             if backend.isMmap {
-                tallies[backend.rawValue].obtainedPageSizes[backing.obtainedPageSize, default: 0] += 1
+                tallies[backend.rawValue].obtainedPageSizes[backing.mapping?.obtainedPageSize, default: 0] += 1
                 let requestedSize: PageSize = backend == .mmapBase ? .base : backend == .mmapTHP ? .transparentHuge : .huge2MiB
-                if backing.requestedPageSize != requestedSize
-                    || backing.fellBack != (backing.obtainedPageSize != requestedSize)
+                if backing.mapping?.requestedPageSize != requestedSize
+                    || backing.mapping?.fallbackReason != nil != (backing.mapping?.obtainedPageSize != requestedSize)
                 {
                     shared.fail("\(backend): backing \(backing) (asked \(requestedSize))")
                 }

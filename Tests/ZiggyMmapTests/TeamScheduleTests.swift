@@ -1,8 +1,9 @@
 import Testing
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
-/// The chunk arithmetic of ``TeamSchedule``: properties over sizes, strides, page sizes, member
+/// The chunk arithmetic of ``Team/Schedule``: properties over sizes, strides, page sizes, member
 /// counts and memory nodes (with and without members), on a fixed pseudo-random sweep.
 @Suite("Team schedules")
 struct TeamScheduleTests {
@@ -38,7 +39,7 @@ struct TeamScheduleTests {
 
     /// Checks every property of one schedule, returning the first broken one.
     static func violation(
-        _ s: TeamSchedule, count: Int, stride: Int, pageBytes: Int, members: [Team.Member],
+        _ s: Team.Schedule, count: Int, stride: Int, pageBytes: Int, members: [Team.Member],
         memoryNodes: [Int]
     ) -> String? {
         guard s.count == count, s.pageBytes == pageBytes else { return "count or page size not kept" }
@@ -96,7 +97,7 @@ struct TeamScheduleTests {
             // Memory nodes: the members' nodes, sometimes with memory-only nodes 4...5 added.
             var memory = Set(memberNodes)
             if Bool.random(using: &random) { memory.insert(Int.random(in: 4...5, using: &random)) }
-            let schedule = TeamSchedule(
+            let schedule = Team.Schedule(
                 count: count, stride: stride, pageBytes: pageBytes, members: members,
                 memoryNodes: NodeSet(memory), distance: { abs($0 - $1) * 10 })
             if let broken = Self.violation(
@@ -116,7 +117,7 @@ struct TeamScheduleTests {
     @Test("memory-only nodes are worked by the members of the nearest node (ties: the lower node)")
     func memoryOnlyNearest() {
         let members = Self.members(onNodes: [0, 0, 2])
-        let s = TeamSchedule(
+        let s = Team.Schedule(
             count: 1 << 20, stride: 8, pageBytes: 4096, members: members, memoryNodes: [0, 1, 2, 3],
             distance: { abs($0 - $1) * 10 })
         #expect(Set(s.parts.filter { $0.node == 1 }.map(\.member)) == [0, 1], "node 1 is as near 0 as 2: the lower wins")
@@ -134,7 +135,7 @@ struct TeamScheduleTests {
         #expect(tiny.parts.filter { !$0.elements.isEmpty }.map(\.elements) == [0..<1])
         let huge = team.schedule(UInt64.self, count: Int.max, pageSize: .base)
         #expect(huge.parts.last?.elements.upperBound == Int.max)
-        let odd = TeamSchedule(count: 10, stride: 0, pageBytes: -1, members: team.members, distance: { _, _ in 0 })
+        let odd = Team.Schedule(count: 10, stride: 0, pageBytes: -1, members: team.members, distance: { _, _ in 0 })
         #expect(odd.parts.last?.elements.upperBound == 10, "stride and page size below 1 are taken as 1")
     }
 }

@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Teams on this host (one node here; the multi-node behaviour runs in the NUMA VMs).
 @Suite("Teams")

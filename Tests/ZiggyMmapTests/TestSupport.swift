@@ -2,6 +2,7 @@ import Glibc
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 let isRoot = geteuid() == 0
 let MiB = 1 << 20

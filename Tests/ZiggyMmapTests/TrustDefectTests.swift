@@ -5,6 +5,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Regression tests for the defects found by an adversarial client (issue 9, "Trust"): defects 2,
 // 3, 6–11. Each asserts the correct behaviour and names its defect number; each failed on the
@@ -109,16 +110,16 @@ struct TrustDefectTests {
     /// `body` with exactly one 2 MiB page available to this process, under the hugetlb test lock:
     /// 4 pages are reserved and all but one of the available pages are held by a strict mapping.
     /// The reservation and the held pages are given back when it returns.
-    func withOneHugePage(_ body: (HugePagePool) throws -> Void) throws {
+    func withOneHugePage(_ body: (HugePageReservation.Pool) throws -> Void) throws {
         try withHugeTLBPool {
             let reservation = try HugePageReservation(.huge2MiB, count: 4)
             defer { _ = reservation.granted }
-            let available = try #require(HugePagePool.read(.huge2MiB)).available
+            let available = try #require(HugePageReservation.Pool.read(.huge2MiB)).available
             try #require(available >= 1)
             let hog = MmapAllocator(pageSize: .huge2MiB, populate: .kernel)
             let held = available > 1 ? try hog.allocate(UInt8.self, count: (available - 1) * 2 * MiB) : UnmanagedBuffer<UInt8>()
             defer { _ = held.count }
-            let pool = try #require(HugePagePool.read(.huge2MiB))
+            let pool = try #require(HugePageReservation.Pool.read(.huge2MiB))
             try #require(pool.available == 1, "pool: \(pool)")
             try body(pool)
         }
@@ -127,14 +128,14 @@ struct TrustDefectTests {
     @Test(
         "6: a 1-byte 2 MiB-page request aligned to 64 MiB needs one page and succeeds with pages free",
         .enabled(if: isRoot, "needs root to reserve huge pages"),
-        .enabled(if: HugePagePool.read(.huge2MiB) != nil, "no 2 MiB pool"),
+        .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "no 2 MiB pool"),
         arguments: [64 * MiB, GiB])
     func alignedHugeRequestNeedsOnePage(alignment: Int) throws {
         try withOneHugePage { pool in
             let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .strict)
             do throws(MmapError) {
                 let buffer = try allocator.allocate(UInt8.self, count: 1, alignment: alignment)
-                #expect(buffer.backing.obtainedPageSize == .huge2MiB)
+                #expect(buffer.backing.mapping?.obtainedPageSize == .huge2MiB)
                 #expect(Int(bitPattern: buffer.unsafeBaseAddress) % alignment == 0)
             } catch {
                 Issue.record("with \(pool.available) free 2 MiB pages, 1 B aligned to \(alignment) failed: \(error)")
@@ -148,16 +149,16 @@ struct TrustDefectTests {
     @Test(
         "6: with .anySmaller, an aligned 2 MiB-page request gets 2 MiB pages (no silent drop, no wrong reason)",
         .enabled(if: isRoot, "needs root to reserve huge pages"),
-        .enabled(if: HugePagePool.read(.huge2MiB) != nil, "no 2 MiB pool"))
+        .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "no 2 MiB pool"))
     func alignedHugeRequestDoesNotFallBack() throws {
         try withOneHugePage { pool in
             let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)
             let buffer = try allocator.allocate(UInt8.self, count: 1, alignment: 64 * MiB)
             let backing = buffer.backing
             print(
-                "6: .anySmaller, \(pool.available) pages free: obtained \(backing.obtainedPageSize), reason: \(backing.fallbackReason ?? "none")"
+                "6: .anySmaller, \(pool.available) pages free: obtained \(backing.mapping?.obtainedPageSize), reason: \(backing.mapping?.fallbackReason ?? "none")"
             )
-            #expect(backing.obtainedPageSize == .huge2MiB, "fell back with reason: \(backing.fallbackReason ?? "none")")
+            #expect(backing.mapping?.obtainedPageSize == .huge2MiB, "fell back with reason: \(backing.mapping?.fallbackReason ?? "none")")
         }
     }
 
@@ -182,7 +183,7 @@ struct TrustDefectTests {
     @Test(
         "8: HugePageReservation(count: Int.max) throws instead of trapping",
         .enabled(if: isRoot, "needs root (the trap is on before + count, computed before the write)"),
-        .enabled(if: HugePagePool.read(.huge2MiB) != nil, "no 2 MiB pool"))
+        .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "no 2 MiB pool"))
     func reservationIntMax() async throws {
         // The child's overflow trap happens before anything is written only when the pool is at
         // least 1 (with 0, the kernel would be asked for Int.max pages). Hold one page ourselves:
@@ -268,13 +269,13 @@ struct TrustDefectTests {
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
         close(fd)
         let mapped = try FileMapping.mapReadOnly(file.path, as: UInt8.self, populate: true)
-        let reported = mapped.backing.populate
+        let reported = mapped.backing.mapping?.populate
         let (rss, cached) = mapped.withUnsafeBufferPointer { pointer -> (Int, Int) in
-            let report = PageSizeReport.measure(address: UnsafeRawPointer(pointer.baseAddress!), byteCount: pointer.count)
+            let report = PageSize.Report.measure(address: UnsafeRawPointer(pointer.baseAddress!), byteCount: pointer.count)
             return (report.regions.reduce(0) { $0 + $1.residentBytes }, report.rangeResidentBytes ?? -1)
         }
         print(
-            "10: populate: true -> backing.populate = \(reported); mapped (smaps Rss) \(rss) B of \(length) B; "
+            "10: populate: true -> backing.mapping?.populate = \(reported); mapped (smaps Rss) \(rss) B of \(length) B; "
                 + "in page cache (mincore) \(cached) B")
         if reported != .none {
             #expect(rss >= length, "reports \(reported) population but only \(rss) of \(length) B are mapped in")
@@ -293,7 +294,7 @@ struct TrustDefectTests {
         let populateThrows: Bool
         do throws(MmapError) {
             let buffer = try MmapAllocator(pageSize: .base, populate: .parallel(threads: threads)).allocate(UInt8.self, count: MiB)
-            populateOutcome = "succeeded, backing.populate = \(buffer.backing.populate)"
+            populateOutcome = "succeeded, backing.mapping?.populate = \(buffer.backing.mapping?.populate)"
             populateThrows = false
         } catch {
             populateOutcome = "threw \(error)"
@@ -318,7 +319,7 @@ struct TrustDefectTests {
         let address = fresh.unsafeBaseAddress
         fresh.free()
         let reused = try allocator.allocate(UInt8.self, count: MiB)
-        try #require(reused.backing.isReused && reused.unsafeBaseAddress == address, "the pool did not hand the mapping out again")
+        try #require(reused.backing.mapping?.isReused == true && reused.unsafeBaseAddress == address, "the pool did not hand the mapping out again")
         print("11: fresh buffer alignment \(freshAlignment), the same mapping reused: alignment \(reused.backing.alignment)")
         #expect(reused.backing.alignment == freshAlignment)
     }
@@ -627,10 +628,10 @@ enum TrustChild {
         sampling.stop.store(true, ordering: .releasing)
         sampler.join()
         say(
-            "CPUs allowed: \(allowed); .parallel(threads: Int.max) on 8 MiB: backing.populate = \(buffer.backing.populate); "
+            "CPUs allowed: \(allowed); .parallel(threads: Int.max) on 8 MiB: backing.mapping?.populate = \(buffer.backing.mapping?.populate); "
                 + "peak threads seen in /proc/self/task \(sampling.peak.load(ordering: .relaxed)) (before: \(baseline), incl. the sampler)"
         )
-        if case .parallel(let threads) = buffer.backing.populate { return threads <= allowed }
+        if case .parallel(let threads) = buffer.backing.mapping?.populate { return threads <= allowed }
         return true
     }
 }

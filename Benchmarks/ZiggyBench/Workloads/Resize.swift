@@ -14,7 +14,7 @@ extension Runner {
             // hugetlb growth holds the old and the new pages at once.
             let why = factory.unavailableReason(backend, bytes: 3 * bytes)
             let allocator = MmapAllocator(pageSize: pageSize)
-            var outcomes: [ResizeOutcome: Int] = [:]
+            var outcomes: [UnmanagedBuffer<UInt8>.ResizeOutcome: Int] = [:]
             var moves = 0
             var samples = 0
             let contender = Contender(

@@ -57,9 +57,3 @@ public enum AllocationError: Error, Sendable, Hashable, CustomStringConvertible 
         }
     }
 }
-
-extension AllocationError {
-    /// "ENOMEM (Cannot allocate memory)".
-    @available(*, deprecated, message: "use Errno(rawValue:) and its description")
-    public static func errnoName(_ code: Int32) -> String { Errno(rawValue: code).report }
-}

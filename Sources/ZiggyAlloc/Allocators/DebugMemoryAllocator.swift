@@ -2,15 +2,17 @@ import Glibc
 import Logging
 import ZiggyKernel
 
-/// What a ``DebugMemoryAllocator`` does with leaks when it ends (the .NET Log / Throw / Break).
-public enum LeakAction: Sendable {
-    /// Log the report at `error` level through swift-log.
-    case log
-    /// ``DebugMemoryAllocator/finish()`` throws ``LeakError``; an allocator that ends without
-    /// `finish()` traps.
-    case `throw`
-    /// Trap with the report (stops in a debugger).
-    case trap
+extension LeakReport {
+    /// What a ``DebugMemoryAllocator`` does with leaks when it ends (the .NET Log / Throw / Break).
+    public enum Action: Sendable {
+        /// Log the report at `error` level through swift-log.
+        case log
+        /// ``DebugMemoryAllocator/finish()`` throws ``LeakReport/Failure``; an allocator that ends without
+        /// `finish()` traps.
+        case `throw`
+        /// Trap with the report (stops in a debugger).
+        case trap
+    }
 }
 
 /// Wraps any allocator and tracks every buffer it hands out with the caller's `#fileID`, `#line`
@@ -18,7 +20,7 @@ public enum LeakAction: Sendable {
 /// Zig's `DebugAllocator`).
 ///
 /// The report is available at any time (``leakReport``) and is acted on when the allocator ends
-/// (its scope closes, or ``finish()``), according to ``LeakAction``: log it, throw it, or trap.
+/// (its scope closes, or ``finish()``), according to ``LeakReport/Action``: log it, throw it, or trap.
 /// Freed memory is overwritten with `0xDB` bytes by default, so a use after free through an
 /// unsafe pointer reads an obvious pattern instead of stale data. Only pages already resident are
 /// overwritten (`mincore`): scribbling never faults in memory, so a 16 GiB lazy mapping with one
@@ -34,6 +36,7 @@ public enum LeakAction: Sendable {
 public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable, UnmanagedMemoryAllocator {
     public typealias Failure = Base.Failure
 
+    @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> Base.Failure {
         Base.failure(forInvalidRequest: error)
     }
@@ -52,7 +55,7 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     ///   - scribble: Overwrite freed memory with `0xDB`.
     ///   - logger: Where `.log` reports go (default label `ZiggyAlloc.Debug`).
     public init(
-        _ name: String, wrapping base: consuming Base, onLeak: LeakAction = .log, scribble: Bool = true,
+        _ name: String, wrapping base: consuming Base, onLeak: LeakReport.Action = .log, scribble: Bool = true,
         logger: Logger = Logger(label: "ZiggyAlloc.Debug")
     ) {
         self.name = name
@@ -69,6 +72,7 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     /// Counters of the buffers allocated through this wrapper.
     public var statistics: AllocationStatistics { tracker.recorder.snapshot }
 
+    @_spi(AllocatorImplementation)
     public func allocateRaw(_ request: AllocationRequest) throws(Base.Failure) -> RawAllocation {
         tracker.track(try base.allocateRaw(request), request: request)
     }
@@ -76,9 +80,9 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     /// The buffers allocated through this wrapper and not yet freed, oldest first.
     public var leakReport: LeakReport { tracker.report() }
 
-    /// Ends tracking now and acts on leaks: in `.throw` mode throws ``LeakError`` when there are any.
-    public consuming func finish() throws(LeakError) {
-        if let report = tracker.end(explicitly: true) { throw LeakError(report: report) }
+    /// Ends tracking now and acts on leaks: in `.throw` mode throws ``LeakReport/Failure`` when there are any.
+    public consuming func finish() throws(LeakReport.Failure) {
+        if let report = tracker.end(explicitly: true) { throw LeakReport.Failure(report: report) }
     }
 }
 
@@ -91,13 +95,13 @@ final class DebugTracker: Sendable {
     }
 
     let name: String
-    let action: LeakAction
+    let action: LeakReport.Action
     let scribble: Bool
     let logger: Logger
     let recorder = StatisticsRecorder()
     let live = Locked(Live())
 
-    init(name: String, action: LeakAction, scribble: Bool, logger: Logger) {
+    init(name: String, action: LeakReport.Action, scribble: Bool, logger: Logger) {
         self.name = name
         self.action = action
         self.scribble = scribble

@@ -33,8 +33,10 @@ public struct LeakReport: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Thrown by ``DebugMemoryAllocator/finish()`` in `.throw` mode when buffers were not freed.
-public struct LeakError: Error, Sendable, CustomStringConvertible {
-    public let report: LeakReport
-    public var description: String { report.description }
+extension LeakReport {
+    /// Thrown by ``DebugMemoryAllocator/finish()`` in `.throw` mode when buffers were not freed.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let report: LeakReport
+        public var description: String { report.description }
+    }
 }

@@ -49,10 +49,50 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
     /// Bytes the arena holds from the system (chunks), at least the live bytes.
     public var reservedBytes: Int { arena.pointee.reservedBytes }
 
-    @inlinable @inline(__always)
+    @_spi(AllocatorImplementation)
     public func allocateRaw(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
-        let bytes = request.byteCount
-        let alignment = request.alignment
+        let memory = try _bump(request.byteCount, alignment: request.alignment, zeroed: request.zeroed)
+        return RawAllocation(
+            base: memory, byteCount: request.byteCount,
+            deallocator: .arena(record: arena.pointee.record, alignment: request.alignment))
+    }
+
+    /// Allocates `count` elements of `type` from the arena, zeroed when asked: the protocol's
+    /// typed `allocate`, restated here so the bump path is inlined (the protocol's own reaches
+    /// the SPI primitive through a call). Throws for a negative count, an overflowing size, or
+    /// when no chunk can be had.
+    @inlinable @inline(__always)
+    public func allocate<T: BitwiseCopyable>(
+        _ type: T.Type, count: Int = 1, zeroed: Bool = false,
+        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+    ) throws(AllocationError) -> UnmanagedBuffer<T> {
+        try _allocateElements(T.self, count: count, alignment: nil, zeroed: zeroed)
+    }
+
+    /// Allocates `count` elements of `type` aligned to `alignment` (a power of two from the
+    /// element's alignment to 1 GiB) from the arena; see the unaligned form.
+    @inlinable @inline(__always)
+    public func allocate<T: BitwiseCopyable>(
+        _ type: T.Type, count: Int, alignment: Int, zeroed: Bool = false,
+        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
+    ) throws(AllocationError) -> UnmanagedBuffer<T> {
+        try _allocateElements(T.self, count: count, alignment: alignment, zeroed: zeroed)
+    }
+
+    @inlinable @inline(__always)
+    func _allocateElements<T>(_ type: T.Type, count: Int, alignment: Int?, zeroed: Bool) throws(AllocationError)
+        -> UnmanagedBuffer<T>
+    {
+        let layout = try AllocationLayout(T.self, count: count, alignment: alignment)
+        if layout.byteCount == 0 { return UnmanagedBuffer(_emptyAlignedTo: layout.alignment) }
+        let memory = try _bump(layout.byteCount, alignment: layout.alignment, zeroed: zeroed)
+        return UnmanagedBuffer(
+            _base: memory, count: count, deallocator: .arena(record: arena.pointee.record, alignment: layout.alignment))
+    }
+
+    /// Bytes from the current chunk (or a new one), counted.
+    @inlinable @inline(__always)
+    func _bump(_ bytes: Int, alignment: Int, zeroed: Bool) throws(AllocationError) -> UnsafeMutableRawPointer {
         let start = (arena.pointee.cursor &+ UInt(alignment &- 1)) & ~UInt(alignment &- 1)
         let memory: UnsafeMutableRawPointer
         if arena.pointee.limit > start, bytes <= Int(bitPattern: arena.pointee.limit &- start) {
@@ -61,17 +101,17 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
         } else {
             memory = try arena.pointee.allocateSlow(bytes: bytes, alignment: alignment)
         }
-        if request.zeroed { memset(memory, 0, bytes) }
+        if zeroed { memset(memory, 0, bytes) }
         // Allocation is single-threaded (the arena is not Sendable): no owner check.
         zg_stats_allocated_serial(arena.pointee.record, Int64(bytes))
-        return RawAllocation(
-            base: memory, byteCount: bytes, deallocator: .arena(record: arena.pointee.record, alignment: alignment))
+        return memory
     }
 
     /// In place when `allocation` is this arena's most recent one and the new size fits in its
     /// chunk (the cursor moves); nil otherwise, so the buffer is copied to a new arena block (the
     /// old bytes come back with the rest at the end of the scope). Counts one free and one
     /// allocation.
+    @_spi(AllocatorImplementation)
     public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(AllocationError) -> RawAllocation? {
         guard request.byteCount > 0, allocation.byteCount > 0 else {
             throw SystemMemoryAllocator.outsideContract(allocation, request)

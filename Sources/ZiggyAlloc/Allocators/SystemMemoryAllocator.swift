@@ -24,7 +24,7 @@ public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, @unchecked S
     /// glibc's `malloc` alignment on 64-bit Linux.
     @usableFromInline static let mallocAlignment = 16
 
-    @usableFromInline let recorder: StatisticsRecorder
+    let recorder: StatisticsRecorder
     /// The recorder's id and record, copied here so the fast path reads them without going
     /// through the recorder object (which this allocator keeps alive).
     @usableFromInline let statisticsID: UInt64
@@ -41,35 +41,38 @@ public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, @unchecked S
 
     public var statistics: AllocationStatistics { recorder.snapshot }
 
-    @inlinable @inline(__always)
+    @_spi(AllocatorImplementation)
     public func allocateRaw(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
-        try _heapAllocate(request)
+        let (memory, deallocator) = try _heapAllocate(request.byteCount, alignment: request.alignment, zeroed: request.zeroed)
+        return RawAllocation(base: memory, byteCount: request.byteCount, deallocator: deallocator)
     }
 
-    /// The heap allocation itself, a plain method so the typed calls reach it without the
-    /// protocol witness (see SystemMemoryAllocator+Typed.swift).
+    /// The heap allocation itself, a plain method so the typed calls reach it inlined, without
+    /// the protocol witness or any SPI type (see SystemMemoryAllocator+Typed.swift).
     @inlinable @inline(__always)
-    func _heapAllocate(_ request: AllocationRequest) throws(AllocationError) -> RawAllocation {
-        let bytes = request.byteCount
-        let alignment = request.alignment
+    func _heapAllocate(_ bytes: Int, alignment: Int, zeroed: Bool) throws(AllocationError) -> (
+        UnsafeMutableRawPointer, BufferDeallocator
+    ) {
         let memory: UnsafeMutableRawPointer?
         if alignment <= SystemMemoryAllocator.mallocAlignment {
-            memory = Kernel.heapAllocate(bytes, zeroed: request.zeroed)
+            memory = Kernel.heapAllocate(bytes, zeroed: zeroed)
         } else {
             memory = Kernel.heapAllocate(bytes, alignment: alignment)
-            if request.zeroed, let memory { memset(memory, 0, bytes) }
+            if zeroed, let memory { memset(memory, 0, bytes) }
         }
         guard let memory else {
             throw .outOfMemory(byteCount: bytes, backend: "malloc", errno: .noMemory)
         }
         zg_stats_allocated(record, Int64(bytes))
-        return RawAllocation(
-            base: memory, byteCount: bytes,
-            deallocator: .system(statisticsID: statisticsID, alignment: max(alignment, SystemMemoryAllocator.mallocAlignment)))
+        return (
+            memory,
+            .system(statisticsID: statisticsID, alignment: max(alignment, SystemMemoryAllocator.mallocAlignment))
+        )
     }
 
     /// `realloc` for this allocator's own malloc-aligned buffers; nil for anything else. A
     /// `realloc` failure is an out-of-memory error (the C library left the block as it was).
+    @_spi(AllocatorImplementation)
     public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(AllocationError) -> RawAllocation? {
         // realloc(p, 0) may free p: a request outside the contract must not get that far.
         guard request.byteCount > 0, allocation.byteCount > 0 else { throw Self.outsideContract(allocation, request) }

@@ -61,7 +61,7 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
         return buffer
     }
 
-    @inlinable
+    @usableFromInline
     func _allocate<C: Collection>(copyingCollection values: C, site: CallSite) throws(Failure) -> UnmanagedBuffer<C.Element> {
         let count = values.count
         let buffer = try _allocate(C.Element.self, count: count, alignment: nil, zeroed: false, site: site)

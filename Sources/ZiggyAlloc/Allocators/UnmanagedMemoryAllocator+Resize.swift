@@ -5,25 +5,27 @@ import Glibc
 // anything changes, and every step that can fail comes before the first one that cannot be
 // undone, so a thrown error leaves the buffer exactly as it was: same address, contents, count.
 
-/// How ``UnmanagedMemoryAllocator/resize(_:to:fileID:line:function:)`` changed a buffer.
-public enum ResizeOutcome: Sendable, Hashable, CustomStringConvertible {
-    /// The count was already the one asked for: nothing happened.
-    case unchanged
-    /// The buffer kept its address (the allocator grew or shrank it where it was).
-    case inPlace
-    /// The kernel or the C library moved the memory to a new address without a copy by this
-    /// library (`mremap` with `MREMAP_MAYMOVE`, `realloc`).
-    case remapped
-    /// The buffer now refers to other memory: a new allocation from this allocator holding a copy
-    /// of the kept elements (the old memory is freed), or — resizing to 0 — no memory at all.
-    case moved
+extension UnmanagedBuffer {
+    /// How ``UnmanagedMemoryAllocator/resize(_:to:fileID:line:function:)`` changed a buffer.
+    public enum ResizeOutcome: Sendable, Hashable, CustomStringConvertible {
+        /// The count was already the one asked for: nothing happened.
+        case unchanged
+        /// The buffer kept its address (the allocator grew or shrank it where it was).
+        case inPlace
+        /// The kernel or the C library moved the memory to a new address without a copy by this
+        /// library (`mremap` with `MREMAP_MAYMOVE`, `realloc`).
+        case remapped
+        /// The buffer now refers to other memory: a new allocation from this allocator holding a copy
+        /// of the kept elements (the old memory is freed), or — resizing to 0 — no memory at all.
+        case moved
 
-    public var description: String {
-        switch self {
-        case .unchanged: return "unchanged"
-        case .inPlace: return "in place"
-        case .remapped: return "remapped"
-        case .moved: return "moved"
+        public var description: String {
+            switch self {
+            case .unchanged: return "unchanged"
+            case .inPlace: return "in place"
+            case .remapped: return "remapped"
+            case .moved: return "moved"
+            }
         }
     }
 }
@@ -51,7 +53,7 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
     public func resize<T>(
         _ buffer: inout UnmanagedBuffer<T>, to newCount: Int,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(Failure) -> ResizeOutcome {
+    ) throws(Failure) -> UnmanagedBuffer<T>.ResizeOutcome {
         let oldCount = buffer.count
         let alignment = Self.keptAlignment(of: buffer)
         let request: AllocationRequest
@@ -85,14 +87,14 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
             check(resized, request)
             // resizeRaw spent the old deallocator: give the old value up without releasing it.
             _ = buffer.unsafeDetach()
-            buffer = UnmanagedBuffer(_adopting: resized, count: newCount)
+            buffer = UnmanagedBuffer(_base: resized.base, count: newCount, deallocator: resized.deallocator)
             return resized.base == old.base ? .inPlace : .remapped
         }
         let fresh = try allocateRaw(request)
         check(fresh, request)
         memcpy(fresh.base, old.base, min(oldBytes, request.byteCount))
         let detached = buffer.unsafeDetach()
-        buffer = UnmanagedBuffer(_adopting: fresh, count: newCount)
+        buffer = UnmanagedBuffer(_base: fresh.base, count: newCount, deallocator: fresh.deallocator)
         detached.release()
         return .moved
     }

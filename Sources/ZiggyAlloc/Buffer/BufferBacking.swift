@@ -1,8 +1,8 @@
 /// What a buffer's memory really is: which backend made it, its alignment and size, and what that
-/// backend knows about it (``details``).
+/// backend knows about it.
 ///
 /// Every field reports what was obtained, never merely what was asked for. The core describes any
-/// buffer; a backend attaches its own facts through ``details`` — ZiggyMmap's mapping details
+/// buffer; a backend attaches its own facts — ZiggyMmap's mapping details (`backing.mapping`)
 /// carry the page size obtained and why it differs from the request, the NUMA policy the kernel
 /// accepted, population and lock state. Values, not live views: take a new one after changing
 /// the memory (advice, migration).
@@ -40,8 +40,11 @@ public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
     public var reservedByteCount: Int
     /// What the backend knows beyond the above (nil when it adds nothing). Read it through the
     /// backend's own accessors, e.g. ZiggyMmap's `backing.mapping`.
+    @_spi(AllocatorImplementation)
     public var details: (any BackingDetails)?
 
+    /// The description of a buffer of `backend` (an allocator's `backing`; SPI for the details).
+    @_spi(AllocatorImplementation)
     public init(
         backend: Backend, customName: String? = nil, alignment: Int, reservedByteCount: Int,
         details: (any BackingDetails)? = nil
@@ -54,6 +57,7 @@ public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The backend's details of type `T`, if it attached them.
+    @_spi(AllocatorImplementation)
     public func details<T: BackingDetails>(as type: T.Type) -> T? { details as? T }
 
     public static func == (a: BufferBacking, b: BufferBacking) -> Bool {
@@ -84,6 +88,7 @@ public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
 
 /// What a backend attaches to a buffer's ``BufferBacking``: its own facts about the memory, as
 /// values. ZiggyMmap's mapping details are one; a custom allocator may define its own.
+@_spi(AllocatorImplementation)
 public protocol BackingDetails: Sendable, Hashable, CustomStringConvertible {}
 
 /// The details as an `AnyHashable` (opens the existential).

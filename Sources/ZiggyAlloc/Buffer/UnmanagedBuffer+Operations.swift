@@ -85,7 +85,7 @@ extension UnmanagedBuffer {
         try _rebound(to: T.self)
     }
 
-    @inlinable
+    @usableFromInline
     consuming func _rebound<T>(to type: T.Type) throws(AllocationError) -> UnmanagedBuffer<T> {
         let allocation = unsafe unsafeDetach()
         guard let buffer = allocation.buffer(of: T.self) else {

@@ -29,26 +29,13 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
     @usableFromInline let _count: Int
     @usableFromInline let _deallocator: BufferDeallocator
 
-    /// Takes ownership of `count` elements at `base`, to be released by `deallocator`.
-    ///
-    /// For allocator implementations: `base` must be aligned for `Element` and valid for `count`
-    /// elements until `deallocator` releases it, which the buffer does exactly once. Traps when
-    /// `Element` is not trivially copyable or `count` is negative.
-    @unsafe @inlinable
-    public init(unsafeBase base: UnsafeMutablePointer<Element>, count: Int, deallocator: BufferDeallocator) {
-        _checkTrivial(Element.self)
-        if count < 0 { _invalidBuffer("negative count \(count)") }
-        _base = base
+    /// Takes ownership of `count` elements at `base`, released by `deallocator` (the built-in
+    /// allocators' path; allocator authors use ``RawAllocation/buffer(of:)``).
+    @inlinable @inline(__always)
+    package init(_base base: UnsafeMutableRawPointer, count: Int, deallocator: BufferDeallocator) {
+        _base = base.bindMemory(to: Element.self, capacity: count)
         _count = count
         _deallocator = deallocator
-    }
-
-    /// Adopts a raw allocation of `count` elements whose size and alignment were checked.
-    @inlinable @inline(__always)
-    init(_adopting raw: RawAllocation, count: Int) {
-        _base = raw.base.bindMemory(to: Element.self, capacity: count)
-        _count = count
-        _deallocator = raw.deallocator
     }
 
     /// An empty buffer that owns nothing; its (never dereferenced) address is aligned to `alignment`.
@@ -99,7 +86,7 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
 
     /// Gives up ownership without freeing: the caller becomes responsible for calling
     /// ``RawAllocation/release()`` on the result exactly once.
-    @unsafe @inlinable
+    @unsafe @_spi(AllocatorImplementation)
     public consuming func unsafeDetach() -> RawAllocation {
         let allocation = RawAllocation(
             base: UnsafeMutableRawPointer(_base),
@@ -126,18 +113,13 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
     /// buffer, hence `unsafe`; prefer ``withUnsafeMutableBufferPointer(_:)`` for calls into C.
     @unsafe @inlinable public var unsafeBaseAddress: UnsafeMutablePointer<Element> { _base }
 
-    /// The first element's address.
-    @available(
-        *, deprecated, renamed: "unsafeBaseAddress",
-        message: "the address can outlive the buffer; use unsafeBaseAddress or withUnsafeMutableBufferPointer"
-    )
-    @unsafe @inlinable public var baseAddress: UnsafeMutablePointer<Element> { _base }
-
     /// The object that frees the memory, for allocators whose buffers carry per-buffer state
     /// (nil for malloc, arena and wrapped memory). Backends use it to find their own records.
+    @_spi(AllocatorImplementation)
     public var owner: BufferOwner? { _deallocator.ownerObject }
 
     /// The first owner of type `T` in the chain of owners (through wrappers such as debug records).
+    @_spi(AllocatorImplementation)
     public func owner<T: BufferOwner>(ofType type: T.Type) -> T? {
         var current = owner
         while let candidate = current {

@@ -2,35 +2,39 @@ import CZiggyShims
 import ZiggyKernel
 
 /// How a buffer gives its memory back: a small trivially-copyable value stored in every
-/// ``UnmanagedBuffer`` (which is why a buffer can `discard self` and free exactly once).
+/// `UnmanagedBuffer` (which is why a buffer can `discard self` and free exactly once).
+///
+/// Package-internal: allocator authors outside the package hand out memory through
+/// `RawAllocation(base:byteCount:owner:)` (SPI `AllocatorImplementation`), which makes the
+/// `owner` kind; the other kinds are the built-in allocators' own.
 ///
 /// The built-in kinds are dispatched with a switch so the system allocator's free is inlined; an
 /// ``owner(_:)`` deallocator holds one retained reference to a ``BufferOwner``. A value of this
 /// type is the right to free one allocation: calling ``release(_:byteCount:)`` twice is a double
 /// free, which is why only allocators (and `unsafe` code) ever call it.
-@frozen
-public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
+@frozen @usableFromInline
+package struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
     @usableFromInline
-    enum Kind: UInt8, BitwiseCopyable {
+    package enum Kind: UInt8, BitwiseCopyable {
         case none, system, arena, owner
     }
 
-    @usableFromInline let kind: Kind
+    @usableFromInline package let kind: Kind
     /// Guaranteed alignment (system and arena kinds).
-    @usableFromInline let alignment: Int
+    @usableFromInline package let alignment: Int
     /// The statistics id (system), the arena's statistics record (arena) or the retained owner's
     /// address (owner).
-    @usableFromInline let payload: UInt
+    @usableFromInline package let payload: UInt
 
     @inlinable
-    init(kind: Kind, alignment: Int, payload: UInt) {
+    package init(kind: Kind, alignment: Int, payload: UInt) {
         self.kind = kind
         self.alignment = alignment
         self.payload = payload
     }
 
     /// Frees nothing: the memory belongs to someone else (wrapped foreign memory, empty buffers).
-    public static var none: BufferDeallocator { BufferDeallocator(kind: .none, alignment: 1, payload: 0) }
+    @inlinable package static var none: BufferDeallocator { BufferDeallocator(kind: .none, alignment: 1, payload: 0) }
 
     /// `free()` the memory and count it against the statistics recorder `statisticsID`
     /// (``SystemMemoryAllocator`` only: an id is not a capability users may forge).
@@ -45,29 +49,29 @@ public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
     /// end traps while one is alive), so the record is valid at every free, and the free skips
     /// the thread cache lookup a system buffer needs.
     @inlinable
-    static func arena(record: UnsafeMutablePointer<zg_stats>, alignment: Int) -> BufferDeallocator {
+    package static func arena(record: UnsafeMutablePointer<zg_stats>, alignment: Int) -> BufferDeallocator {
         BufferDeallocator(kind: .arena, alignment: alignment, payload: UInt(bitPattern: record))
     }
 
     /// Released by `owner`, which the deallocator keeps alive until then (one retain).
-    public static func owner(_ owner: BufferOwner) -> BufferDeallocator {
+    package static func owner(_ owner: BufferOwner) -> BufferDeallocator {
         BufferDeallocator(
             kind: .owner, alignment: 1,
             payload: UInt(bitPattern: Unmanaged.passRetained(owner).toOpaque()))
     }
 
     /// Whether releasing frees anything (false for wrapped memory).
-    @inlinable public var isOwning: Bool { kind != .none }
+    @inlinable package var isOwning: Bool { kind != .none }
 
     /// Gives the memory back. Must be called at most once per allocation.
     @inlinable
-    public func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {
+    package func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {
         switch kind {
         case .none:
             return
         case .system:
             Kernel.heapFree(base)
-            StatisticsRecorder.recordDeallocation(id: UInt64(payload), byteCount: byteCount)
+            _recordFree(statisticsID: UInt64(payload), byteCount: byteCount)
         case .arena:
             zg_stats_freed(UnsafeMutablePointer(bitPattern: payload)!, Int64(byteCount))
         case .owner:
@@ -90,13 +94,13 @@ public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
     }
 
     /// The owner object, for ``BufferOwner``-based deallocators (no ownership transferred).
-    public var ownerObject: BufferOwner? {
+    package var ownerObject: BufferOwner? {
         guard kind == .owner else { return nil }
         return Unmanaged<BufferOwner>.fromOpaque(UnsafeRawPointer(bitPattern: payload)!).takeUnretainedValue()
     }
 
     /// What the memory is, as the allocator that made it reports.
-    public func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
+    package func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
         switch kind {
         case .none:
             var backing = BufferBacking(
@@ -121,73 +125,11 @@ public struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
     }
 }
 
-/// The object that frees a buffer's memory and describes it, for allocators whose buffers need
-/// per-buffer state (mappings, debug records, user-defined allocators).
-///
-/// Subclass it to write an allocator whose memory is released by something other than `free`:
-/// a buffer made with ``BufferDeallocator/owner(_:)`` keeps its owner alive and calls
-/// ``release(_:byteCount:)`` exactly once, when the buffer is freed, from whichever thread frees it.
-/// Subclasses must therefore be thread-safe. Resizing is the allocator's business
-/// (``UnmanagedMemoryAllocator/resizeRaw(_:to:)``); an owner only says when its memory must not be
-/// resized at all (``resizeRefusal``).
-open class BufferOwner: @unchecked Sendable {
-    public init() {}
-
-    /// Frees (or returns to a pool) the memory at `base`. Called exactly once per buffer.
-    open func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {}
-
-    /// Why a buffer this owner frees must not be resized — its memory stands for something a copy
-    /// would not be, such as a mapped file — phrased to end an error message; nil (the default)
-    /// when resizing may move its contents to new memory. Read by
-    /// ``UnmanagedMemoryAllocator/resize(_:to:fileID:line:function:)`` before anything changes.
-    open var resizeRefusal: String? { nil }
-
-    /// The owner this one wraps, if it forwards to another (a debug record wraps the owner of the
-    /// allocator it tracks); lets backends find their own records through wrappers.
-    open var wrappedOwner: BufferOwner? { nil }
-
-    /// What the memory at `base` is.
-    open func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
-        BufferBacking(
-            backend: .custom, customName: String(describing: type(of: self)), alignment: 1,
-            reservedByteCount: byteCount)
-    }
-}
-
-/// An allocation without a buffer: the bytes and the right to free them once. What an
-/// allocator's ``UnmanagedMemoryAllocator/allocateRaw(_:)`` returns, and what
-/// ``UnmanagedBuffer/unsafeDetach()`` gives up.
-///
-/// `unsafe`: it is freely copyable, so nothing but the caller's care keeps it from being released
-/// twice or used after release.
-@frozen @unsafe
-public struct RawAllocation: BitwiseCopyable, @unchecked Sendable {
-    public let base: UnsafeMutableRawPointer
-    public let byteCount: Int
-    public let deallocator: BufferDeallocator
-
-    @inlinable
-    public init(base: UnsafeMutableRawPointer, byteCount: Int, deallocator: BufferDeallocator) {
-        self.base = base
-        self.byteCount = byteCount
-        self.deallocator = deallocator
-    }
-
-    /// Frees the memory. Call exactly once.
-    @inlinable
-    public func release() { deallocator.release(base, byteCount: byteCount) }
-
-    /// Wraps the allocation back into an owning buffer of `T`; nil when `T` is not trivially
-    /// copyable or the size or the address do not fit `T` (the allocation is then still the
-    /// caller's to release). An allocation of no bytes that owns nothing becomes an empty buffer.
-    @inlinable
-    public func buffer<T>(of type: T.Type) -> UnmanagedBuffer<T>? {
-        let stride = MemoryLayout<T>.stride
-        guard _isPOD(T.self) else { return nil }
-        if byteCount == 0 && !deallocator.isOwning { return UnmanagedBuffer(_emptyAlignedTo: MemoryLayout<T>.alignment) }
-        guard byteCount % stride == 0, Int(bitPattern: base) % MemoryLayout<T>.alignment == 0 else {
-            return nil
-        }
-        return UnmanagedBuffer(_adopting: self, count: byteCount / stride)
+/// Counts a system buffer's free for the recorder with identity `id`, if it still exists: the
+/// thread's cached record, else the registry's (the library's own deallocators only).
+@inlinable @inline(__always)
+func _recordFree(statisticsID id: UInt64, byteCount: Int) {
+    if !zg_stats_freed_cached(id, Int64(byteCount)), let stats = StatisticsRegistry.resolveSlow(id: id) {
+        zg_stats_freed(stats, Int64(byteCount))
     }
 }

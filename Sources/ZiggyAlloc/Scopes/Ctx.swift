@@ -7,15 +7,19 @@
 public struct Ctx<Allocator: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable {
     /// The allocator every allocation through the context uses.
     public let allocator: Allocator
-    /// Where ``print(_:terminator:)`` writes.
-    public let output: TextSink
-    /// Where ``readLine()`` reads.
-    public let input: TextSource
+    let output: @Sendable (String) -> Void
+    let input: @Sendable () -> String?
 
-    public init(allocator: consuming Allocator, output: TextSink = .standardOutput, input: TextSource = .standardInput) {
+    /// A context over `allocator` whose ``print(_:terminator:)`` hands each piece of text to
+    /// `write` (default: the process's standard output, every byte, short writes retried) and
+    /// whose ``readLine()`` asks `readLine` (default: the process's standard input).
+    public init(
+        allocator: consuming Allocator, write: @escaping @Sendable (String) -> Void = _writeToStandardOutput,
+        readLine: @escaping @Sendable () -> String? = _readLineFromStandardInput
+    ) {
         self.allocator = allocator
-        self.output = output
-        self.input = input
+        self.output = write
+        self.input = readLine
     }
 
     /// Allocates `count` elements through the context's allocator (the .NET `AllocSlice`).
@@ -46,26 +50,16 @@ public struct Ctx<Allocator: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable {
         scope.adopt(try allocator.allocate(type, count: count, zeroed: zeroed, fileID: fileID, line: line, function: function))
     }
 
-    /// The `inout` form of ``allocate(_:count:zeroed:deferringTo:fileID:line:function:)-6bzzk``.
-    @available(*, deprecated, message: "pass the scope without '&': it is borrowed, not mutated")
-    @_disfavoredOverload
-    public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int = 1, zeroed: Bool = false, deferringTo scope: inout DeferScope,
-        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(Allocator.Failure) -> UnsafeMutableBufferPointer<T> {
-        try allocate(type, count: count, zeroed: zeroed, deferringTo: scope, fileID: fileID, line: line, function: function)
-    }
-
     /// Writes `text` followed by `terminator` to the output.
     public func print(_ text: String, terminator: String = "\n") {
-        output.write(text + terminator)
+        output(text + terminator)
     }
 
     /// Writes `text` and a newline (the .NET `PrintLine`).
     public func printLine(_ text: String) { print(text) }
 
     /// The next line of input, or nil at its end.
-    public func readLine() -> String? { input.readLine() }
+    public func readLine() -> String? { input() }
 }
 
 extension Ctx: Copyable where Allocator: Copyable {}

@@ -12,6 +12,7 @@ import CZiggyShims
 ///
 /// Custom allocators can own one to report ``AllocationStatistics`` the same way the built-in ones
 /// do. Thread-safe.
+@_spi(AllocatorImplementation)
 public final class StatisticsRecorder: @unchecked Sendable {
     /// The identity buffers carry to find this recorder's counters when they are freed.
     @usableFromInline package let id: UInt64
@@ -40,11 +41,8 @@ public final class StatisticsRecorder: @unchecked Sendable {
 
     /// Counts a free for the recorder with identity `id`, if it still exists (the library's own
     /// deallocators only: an id is not a capability users may forge).
-    @inlinable @inline(__always)
     package static func recordDeallocation(id: UInt64, byteCount: Int) {
-        if !zg_stats_freed_cached(id, Int64(byteCount)), let stats = StatisticsRegistry.resolveSlow(id: id) {
-            zg_stats_freed(stats, Int64(byteCount))
-        }
+        _recordFree(statisticsID: id, byteCount: byteCount)
     }
 
     /// The counters now.

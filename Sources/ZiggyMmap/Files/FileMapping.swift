@@ -1,10 +1,11 @@
 import Glibc
 import Logging
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Files mapped into memory as buffers: data sets larger than RAM, paged in on demand.
 ///
-/// Read-only mappings come as ``ReadOnlyMappedBuffer`` (reads only); read-write ones as an
+/// Read-only mappings come as ``FileMapping/ReadOnlyBuffer`` (reads only); read-write ones as an
 /// ``UnmanagedBuffer`` whose writes reach the file (`MAP_SHARED`; call
 /// ``UnmanagedBuffer/flush(waiting:)`` to make them durable). Unmapped when the buffer ends.
 ///
@@ -36,8 +37,8 @@ public enum FileMapping {
     ///   ``MmapError/request(_:)`` for a bad count, or a kernel error.
     public static func mapReadOnly<T: BitwiseCopyable>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, populate: Bool = false
-    ) throws(MmapError) -> ReadOnlyMappedBuffer<T> {
-        ReadOnlyMappedBuffer(
+    ) throws(MmapError) -> FileMapping.ReadOnlyBuffer<T> {
+        FileMapping.ReadOnlyBuffer(
             try map(
                 path, T.self, count: count, offset: offset, writable: false, extend: false,
                 populate: populate))
@@ -50,8 +51,8 @@ public enum FileMapping {
     @_disfavoredOverload
     public static func mapReadOnly<T: TrivialElement>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, populate: Bool = false
-    ) throws(MmapError) -> ReadOnlyMappedBuffer<T> {
-        ReadOnlyMappedBuffer(
+    ) throws(MmapError) -> FileMapping.ReadOnlyBuffer<T> {
+        FileMapping.ReadOnlyBuffer(
             try map(
                 path, T.self, count: count, offset: offset, writable: false, extend: false,
                 populate: populate))
@@ -71,8 +72,9 @@ public enum FileMapping {
     public static func mapReadWrite<T: BitwiseCopyable>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, createOrExtend: Bool = false,
         populate: Bool = false
-    ) throws(MmapError) -> UnmanagedBuffer<T> {
-        try map(path, T.self, count: count, offset: offset, writable: true, extend: createOrExtend, populate: populate)
+    ) throws(MmapError) -> ReadWriteBuffer<T> {
+        ReadWriteBuffer(
+            buffer: try map(path, T.self, count: count, offset: offset, writable: true, extend: createOrExtend, populate: populate))
     }
 
     /// Maps `path` read-write as elements of a ``TrivialElement`` type, whose layout is checked
@@ -82,8 +84,9 @@ public enum FileMapping {
     public static func mapReadWrite<T: TrivialElement>(
         _ path: String, as type: T.Type, count: Int? = nil, offset: Int = 0, createOrExtend: Bool = false,
         populate: Bool = false
-    ) throws(MmapError) -> UnmanagedBuffer<T> {
-        try map(path, T.self, count: count, offset: offset, writable: true, extend: createOrExtend, populate: populate)
+    ) throws(MmapError) -> ReadWriteBuffer<T> {
+        ReadWriteBuffer(
+            buffer: try map(path, T.self, count: count, offset: offset, writable: true, extend: createOrExtend, populate: populate))
     }
 
     static func map<T>(
@@ -137,9 +140,9 @@ public enum FileMapping {
         }
         if elements == 0 {
             let record = FileMappingRecord(.init(base: nil, length: 0, path: path, writable: writable, populated: populate))
-            return unsafe UnmanagedBuffer(
-                unsafeBase: UnsafeMutablePointer(bitPattern: MemoryLayout<T>.alignment)!,
-                count: 0, deallocator: .owner(record))
+            return UnmanagedBuffer(
+                _base: UnsafeMutableRawPointer(bitPattern: MemoryLayout<T>.alignment)!, count: 0,
+                deallocator: .owner(record))
         }
 
         let page = PageSize.basePageByteCount
@@ -159,9 +162,7 @@ public enum FileMapping {
             throw .kernel(call: "madvise(MADV_POPULATE_READ)", errno: error, request: "reading in \(path)")
         }
         let record = FileMappingRecord(.init(base: base, length: length, path: path, writable: writable, populated: populate))
-        return unsafe UnmanagedBuffer(
-            unsafeBase: (base + delta).bindMemory(to: T.self, capacity: elements),
-            count: elements, deallocator: .owner(record))
+        return UnmanagedBuffer(_base: base + delta, count: elements, deallocator: .owner(record))
     }
 
     /// `count × stride`, checked as any allocation is (negative, overflowing, beyond the address space).
@@ -294,22 +295,40 @@ final class FileMappingRecord: BufferOwner, @unchecked Sendable {
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
         BufferBacking(
             backend: .file, alignment: PageSize.basePageByteCount, reservedByteCount: file.length,
-            details: MappingDetails(
-                requestedPageSize: nil, obtainedPageSize: .base,
-                populate: file.populated ? .kernel : .none, filePath: file.path))
+            details: MappingDetailsRecord(
+                MappingDetails(
+                    requestedPageSize: nil, obtainedPageSize: .base,
+                    populate: file.populated ? .kernel : .none, filePath: file.path)))
     }
 }
 
-extension UnmanagedBuffer {
-    /// Writes a file mapping's changes back to the file (`msync`); with `waiting` (the default)
-    /// returns when they are on storage. Throws for buffers that are not read-write file mappings.
-    public func flush(waiting: Bool = true) throws(MmapError) {
-        guard let file = owner(ofType: FileMappingRecord.self)?.file, file.writable else {
-            throw .invalidArgument("flush needs a read-write FileMapping buffer; this one is \(backing.backend) memory")
+extension FileMapping {
+    /// A read-write mapping of a file: its elements as a ``UnmanagedBuffer`` (every element
+    /// access, span and pointer the buffer offers; changes go to the file through the page cache)
+    /// and ``flush(waiting:)``, which makes them durable. Unmaps the file when it ends.
+    ///
+    /// Noncopyable. The buffer may be moved out (`let elements = mapped.buffer`) when flushing is
+    /// no longer needed; the file stays mapped as long as that buffer lives.
+    public struct ReadWriteBuffer<Element>: ~Copyable {
+        /// The mapped elements.
+        public var buffer: UnmanagedBuffer<Element>
+        let file: FileMappingRecord.File?
+
+        init(buffer: consuming UnmanagedBuffer<Element>) {
+            file = buffer.owner(ofType: FileMappingRecord.self)?.file
+            self.buffer = buffer
         }
-        guard let base = file.base else { return }
-        if case .failure(let error) = Kernel.msync(base, file.length, waiting ? MS_SYNC : MS_ASYNC) {
-            throw .kernel(call: "msync", errno: error, request: "flushing \(file.length) B to \(file.path)")
+
+        /// Writes the changes back to the file (`msync`); with `waiting` (the default) returns
+        /// when they are on storage. Throws ``MmapError/kernel(call:errno:request:)`` when the
+        /// kernel refuses.
+        public func flush(waiting: Bool = true) throws(MmapError) {
+            guard let file, let base = file.base else { return }
+            if case .failure(let error) = Kernel.msync(base, file.length, waiting ? MS_SYNC : MS_ASYNC) {
+                throw .kernel(call: "msync", errno: error, request: "flushing \(file.length) B to \(file.path)")
+            }
         }
     }
 }
+
+extension FileMapping.ReadWriteBuffer: @unchecked Sendable where Element: Sendable {}

@@ -97,7 +97,7 @@ public struct HugePageReservation: ~Copyable {
     /// Gives back the pages of reservations whose processes no longer run (killed before they
     /// could), and returns what was given back. Needs root, like reserving.
     @discardableResult
-    public static func releaseStale() -> [StaleReservation] {
+    public static func releaseStale() -> [HugePageReservation.Stale] {
         ReservationLedger.staleEntries().filter { entry in
             (try? ReservationLedger.withLock { () throws(MmapError) -> Bool in
                 // Checked again under the lock: its owner may have given it back meanwhile.
@@ -124,8 +124,8 @@ public struct HugePageReservation: ~Copyable {
 
     private static func counterPath(_ size: PageSize, node: Int?) -> String? {
         let path =
-            node.map { HugePagePool.nodePath(size, node: $0, "nr_hugepages") }
-            ?? HugePagePool.globalPath(size, "nr_hugepages")
+            node.map { HugePageReservation.Pool.nodePath(size, node: $0, "nr_hugepages") }
+            ?? HugePageReservation.Pool.globalPath(size, "nr_hugepages")
         guard let path, Kernel.readInt(path) != nil else { return nil }
         return path
     }
@@ -133,7 +133,7 @@ public struct HugePageReservation: ~Copyable {
     private static func unsupportedReason(_ size: PageSize, node: Int?) -> String {
         if !size.isHugeTLB { return "only hugetlb sizes (2 MiB, 1 GiB) have a reserved pool" }
         if let node { return "node \(node) has no \(size) pool in sysfs" }
-        return "the kernel offers no \(size) pool (no \(HugePagePool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
+        return "the kernel offers no \(size) pool (no \(HugePageReservation.Pool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
     }
 
     /// What a refused write of the pool means, and how to get the pages some other way.
@@ -156,16 +156,18 @@ public struct HugePageReservation: ~Copyable {
     }
 }
 
-/// A reservation of a process that ended without giving its pages back.
-public struct StaleReservation: Sendable, Hashable, CustomStringConvertible {
-    /// The process that made it.
-    public let processID: Int32
-    /// The sysfs counter it grew, and by how many pages.
-    public let counterPath: String
-    public let pages: Int
-    let ledgerPath: String
+extension HugePageReservation {
+    /// A reservation of a process that ended without giving its pages back.
+    public struct Stale: Sendable, Hashable, CustomStringConvertible {
+        /// The process that made it.
+        public let processID: Int32
+        /// The sysfs counter it grew, and by how many pages.
+        public let counterPath: String
+        public let pages: Int
+        let ledgerPath: String
 
-    public var description: String { "\(pages) pages of \(counterPath) reserved by process \(processID)" }
+        public var description: String { "\(pages) pages of \(counterPath) reserved by process \(processID)" }
+    }
 }
 
 /// The machine-wide record of who reserved which huge pages: one small file per live reservation,
@@ -212,14 +214,14 @@ package enum ReservationLedger {
 
     /// Every entry of the ledger, live or stale: who reserved how many pages of which counter.
     /// Read it holding the pool lock to see it agree with the pools.
-    package static func entries() -> [StaleReservation] {
-        Kernel.listDirectory(directory).compactMap { name -> StaleReservation? in
+    package static func entries() -> [HugePageReservation.Stale] {
+        Kernel.listDirectory(directory).compactMap { name -> HugePageReservation.Stale? in
             let parts = name.split(separator: "-")
             guard parts.count == 4, parts[0] == "hugepages", let pid = Int32(parts[1]) else { return nil }
             let path = "\(directory)/\(name)"
             let lines = (Kernel.readText(path) ?? "").split(separator: "\n")
             guard lines.count == 2, let pages = Int(lines[1]) else { return nil }
-            return StaleReservation(processID: pid, counterPath: String(lines[0]), pages: pages, ledgerPath: path)
+            return HugePageReservation.Stale(processID: pid, counterPath: String(lines[0]), pages: pages, ledgerPath: path)
         }
     }
 
@@ -229,15 +231,15 @@ package enum ReservationLedger {
     /// many of them come and go, and a change is something else (a lost update, a writer outside
     /// the protocol). nil without that pool.
     package static func unrecordedPages(_ size: PageSize) -> Int? {
-        guard let name = HugePagePool.directoryName(size),
-            let total = HugePagePool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt)
+        guard let name = HugePageReservation.Pool.directoryName(size),
+            let total = HugePageReservation.Pool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt)
         else { return nil }
         return total - entries().filter { $0.counterPath.contains("/\(name)/") }.reduce(0) { $0 + $1.pages }
     }
 
     /// Entries whose process is gone (or whose pid now belongs to another process).
-    static func staleEntries() -> [StaleReservation] {
-        Kernel.listDirectory(directory).compactMap { name -> StaleReservation? in
+    static func staleEntries() -> [HugePageReservation.Stale] {
+        Kernel.listDirectory(directory).compactMap { name -> HugePageReservation.Stale? in
             let parts = name.split(separator: "-")
             guard parts.count == 4, parts[0] == "hugepages", let pid = Int32(parts[1]), let start = UInt64(parts[2])
             else { return nil }
@@ -245,7 +247,7 @@ package enum ReservationLedger {
             let path = "\(directory)/\(name)"
             let lines = (Kernel.readText(path) ?? "").split(separator: "\n")
             guard lines.count == 2, let pages = Int(lines[1]) else { return nil }
-            return StaleReservation(processID: pid, counterPath: String(lines[0]), pages: pages, ledgerPath: path)
+            return HugePageReservation.Stale(processID: pid, counterPath: String(lines[0]), pages: pages, ledgerPath: path)
         }
     }
 }

@@ -1,10 +1,11 @@
+@_spi(AllocatorImplementation) import ZiggyAlloc
 /// What ZiggyMmap knows about a mapped buffer, attached to its ``BufferBacking``: the page size
 /// asked for and obtained (and why they differ), population, lock state, the NUMA policy the
 /// kernel reported back, and whether the mapping came from a reuse pool.
 ///
 /// Every field is what was obtained, never merely what was asked for: a hugetlb request served
 /// with base pages says `obtainedPageSize == .base` and names the reason in ``fallbackReason``.
-public struct MappingDetails: BackingDetails {
+public struct MappingDetails: Sendable, Hashable, CustomStringConvertible {
     /// The page size asked for (nil for file mappings, which take the page cache's pages).
     public var requestedPageSize: PageSize?
     /// The page size the memory is mapped with. For `.transparentHuge` the region is eligible
@@ -43,7 +44,7 @@ public struct MappingDetails: BackingDetails {
         public var description: String { "\(bytes) on node \(node)" }
     }
 
-    public init(
+    init(
         requestedPageSize: PageSize?, obtainedPageSize: PageSize, fallbackReason: String? = nil,
         populate: PopulateMode = .none, isLocked: Bool = false, numaPolicy: NumaPolicy? = nil,
         isReused: Bool = false, transparentHugeBytes: Int? = nil, filePath: String? = nil,
@@ -90,38 +91,15 @@ extension BufferBacking.Backend {
 }
 
 extension BufferBacking {
-    /// A report with mapping details, in the form of 0.1.0 (before details moved out of the core).
-    public init(
-        backend: Backend, customName: String? = nil, alignment: Int, reservedByteCount: Int,
-        requestedPageSize: PageSize? = nil, obtainedPageSize: PageSize
-    ) {
-        self.init(
-            backend: backend, customName: customName, alignment: alignment, reservedByteCount: reservedByteCount,
-            details: MappingDetails(requestedPageSize: requestedPageSize, obtainedPageSize: obtainedPageSize))
-    }
+    /// What ZiggyMmap knows about the memory (nil for memory from other backends, which is on base
+    /// pages, not populated, not locked, with no policy of its own).
+    public var mapping: MappingDetails? { details(as: MappingDetailsRecord.self)?.details }
 }
 
-// What every buffer reports about pages, from its mapping details where it has them (memory from
-// other backends is on base pages, not populated, not locked, with no policy of its own).
-extension BufferBacking {
-    /// The mapping details ZiggyMmap attached (nil for memory from other backends).
-    public var mapping: MappingDetails? { details(as: MappingDetails.self) }
-    /// The page size asked for, when the allocator takes a request (nil for malloc-based ones).
-    public var requestedPageSize: PageSize? { mapping?.requestedPageSize }
-    /// The page size the memory is mapped with (see ``MappingDetails/obtainedPageSize``).
-    public var obtainedPageSize: PageSize { mapping?.obtainedPageSize ?? .base }
-    /// Why the obtained page size differs from the requested one (nil when it does not).
-    public var fallbackReason: String? { mapping?.fallbackReason }
-    /// Whether the request was satisfied with a different page size than asked for.
-    public var fellBack: Bool { fallbackReason != nil }
-    /// How the pages were faulted in before the buffer was returned.
-    public var populate: PopulateMode { mapping?.populate ?? .none }
-    /// Whether the pages are locked in RAM (`mlock`).
-    public var isLocked: Bool { mapping?.isLocked ?? false }
-    /// The NUMA policy the kernel accepted for the range (nil: none set).
-    public var numaPolicy: NumaPolicy? { mapping?.numaPolicy }
-    /// Whether the memory came from an allocator's reuse pool rather than a fresh mapping.
-    public var isReused: Bool { mapping?.isReused ?? false }
-    /// THP-backed bytes measured at allocation (see ``MappingDetails/transparentHugeBytes``).
-    public var transparentHugeBytes: Int? { mapping?.transparentHugeBytes }
+/// The mapping details as a backend's attachment to `BufferBacking` (the core's extension point,
+/// SPI), so that ``MappingDetails`` itself is an ordinary public value.
+struct MappingDetailsRecord: BackingDetails {
+    let details: MappingDetails
+    init(_ details: MappingDetails) { self.details = details }
+    var description: String { details.description }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Resizing a mapped buffer: `resizeRaw` of MmapAllocator and NumaAllocator. Records are
 // immutable, so a mapping that changes length gets a new record that replaces the old one in the
@@ -53,7 +54,7 @@ extension MappingEngine {
         }
         let thp =
             size == .transparentHuge && mapping.transparentHugeBytes != nil
-            ? PageSizeReport.measure(address: base, byteCount: newLength).transparentHugeBytes : nil
+            ? PageSize.Report.measure(address: base, byteCount: newLength).transparentHugeBytes : nil
         let replacement = MappingRecord(
             .init(
                 base: base, length: newLength, obtained: size, alignment: mapping.alignment, locked: mapping.locked,
@@ -147,14 +148,14 @@ extension MappingEngine {
         guard chain.count == 1 else { return }
         let size = mapping.obtained
         let needed = newLength / size.byteCount
-        var free: Int? = HugePagePool.read(size)?.available
+        var free: Int? = HugePageReservation.Pool.read(size)?.available
         if let nodes = placement?.poolNodes, !nodes.isEmpty {
             free = nodes.reduce(0 as Int?) { sum, node in
-                sum.flatMap { total in HugePagePool.freePages(size, node: node).map { total + $0 } }
+                sum.flatMap { total in HugePageReservation.Pool.freePages(size, node: node).map { total + $0 } }
             }
         }
         guard let free, free < needed else { return }
-        throw HugePagePool.shortage(
+        throw HugePageReservation.Pool.shortage(
             size, neededPages: needed, node: placement?.singleNode,
             cause: "resizing a buffer of \(mapping.length / size.byteCount) \(size) pages to \(needed) needs the old and "
                 + "the new pages at once (the kernel cannot grow a hugetlb mapping in place, so the contents are "

@@ -1,6 +1,7 @@
 import Glibc
 import Synchronization
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The mapping pipeline behind ``MmapAllocator`` and ``NumaAllocator``, read top to bottom:
 /// for each page size of the fallback chain (computed once, here), reuse a pooled mapping or map a
@@ -37,7 +38,7 @@ final class MappingEngine: Sendable {
         for record in pool?.drain(closing: false) ?? [] { record.unmap() }
     }
 
-    var mmapStatistics: MmapStatistics { counters.mapping(pooledBytes: pool?.bytes ?? 0) }
+    var mmapStatistics: MmapAllocator.Statistics { counters.mapping(pooledBytes: pool?.bytes ?? 0) }
 
     // MARK: allocation
 
@@ -59,7 +60,7 @@ final class MappingEngine: Sendable {
                     fellBack: index > 0, poolHit: poolHit)
                 if index > 0 {
                     options.onFallback?(
-                        FallbackEvent(
+                        MmapAllocator.FallbackEvent(
                             requested: options.pageSize, obtained: size,
                             byteCount: request.byteCount, reasons: reasons))
                 }
@@ -101,7 +102,7 @@ final class MappingEngine: Sendable {
             }
             let thp =
                 size == .transparentHuge && populated != .none
-                ? PageSizeReport.measure(address: start, byteCount: length).transparentHugeBytes : nil
+                ? PageSize.Report.measure(address: start, byteCount: length).transparentHugeBytes : nil
             let record = MappingRecord(
                 .init(
                     base: start, length: length, obtained: size, alignment: alignment, locked: options.lock,
@@ -177,10 +178,10 @@ final class MappingEngine: Sendable {
 
     private func mmapError(_ error: Errno, _ size: PageSize, length: Int) -> MmapError {
         if size.isHugeTLB && (error == .noMemory || error == .invalidArgument) {
-            guard HugePagePool.read(size) != nil else {
+            guard HugePageReservation.Pool.read(size) != nil else {
                 return .unsupportedPageSize(size, reason: "mmap(MAP_HUGETLB) failed with \(error.report)")
             }
-            return HugePagePool.shortage(
+            return HugePageReservation.Pool.shortage(
                 size, neededPages: length / size.byteCount, node: nil,
                 cause: "mmap failed with \(error.report)")
         }
@@ -216,7 +217,7 @@ final class MappingEngine: Sendable {
             case .base:
                 break
             case .transparentHuge:
-                let thp = TransparentHugePages.read()
+                let thp = PageSize.TransparentHugePages.read()
                 guard !thp.isUsable else { break }
                 reasons[size] =
                     thp.mode == .unavailable
@@ -224,10 +225,10 @@ final class MappingEngine: Sendable {
                     : "transparent huge pages are disabled (enabled=never); "
                         + "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (as root)"
             case .huge2MiB, .huge1GiB:
-                if HugePagePool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt) == nil {
+                if HugePageReservation.Pool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt) == nil {
                     reasons[size] =
                         "the kernel offers no \(size) pool "
-                        + "(/sys/kernel/mm/hugepages/\(HugePagePool.directoryName(size) ?? "?") is missing)"
+                        + "(/sys/kernel/mm/hugepages/\(HugePageReservation.Pool.directoryName(size) ?? "?") is missing)"
                 }
             }
         }
@@ -302,8 +303,8 @@ final class MappingCounters: Sendable {
             totalAllocations: totalAllocations.load(ordering: .relaxed))
     }
 
-    func mapping(pooledBytes: Int) -> MmapStatistics {
-        var mapping = MmapStatistics()
+    func mapping(pooledBytes: Int) -> MmapAllocator.Statistics {
+        var mapping = MmapAllocator.Statistics()
         mapping.fallbacks = fallbacks.load(ordering: .relaxed)
         for (size, count) in [
             (PageSize.base, obtainedBase.load(ordering: .relaxed)),

@@ -1,5 +1,6 @@
 import Logging
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// One anonymous mapping handed out as a buffer: what was mapped, how, and how to give it back.
 ///
@@ -75,7 +76,7 @@ final class MappingRecord: BufferOwner, @unchecked Sendable {
         details.isPolicyInherited = mapping.policyInherited
         return BufferBacking(
             backend: mapping.policy == nil ? .mmap : .numa, alignment: mapping.alignment,
-            reservedByteCount: mapping.length, details: details)
+            reservedByteCount: mapping.length, details: MappingDetailsRecord(details))
     }
 
     /// The mapping record behind `buffer`, through debug wrappers; nil for other memory.

@@ -1,4 +1,5 @@
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Advice to the kernel about a mapped buffer's pages (`madvise`).
 public enum MemoryAdvice: Sendable, Hashable, CustomStringConvertible {
@@ -96,6 +97,6 @@ extension UnmanagedBuffer {
         let base = UInt(bitPattern: unsafe unsafeBaseAddress)
         try advice.apply(
             start: base + UInt(elements.lowerBound * stride), end: base + UInt(elements.upperBound * stride),
-            pageBytes: pageSize.byteCount, pageSize: backing.obtainedPageSize)
+            pageBytes: pageSize.byteCount, pageSize: backing.mapping?.obtainedPageSize ?? .base)
     }
 }

@@ -1,3 +1,4 @@
+@_spi(AllocatorImplementation) import ZiggyAlloc
 /// Anonymous memory mappings with an explicit page size — base pages, transparent huge pages, or
 /// hugetlb 2 MiB / 1 GiB — handed out as ``UnmanagedBuffer``s.
 ///
@@ -25,6 +26,7 @@
 public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
     public typealias Failure = MmapError
 
+    @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
 
     /// How buffers are mapped.
@@ -32,7 +34,7 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
         /// The page size asked for.
         public var pageSize: PageSize
         /// What to do when it cannot be had.
-        public var fallback: FallbackPolicy
+        public var fallback: MmapAllocator.Fallback
         /// How pages are faulted in before a buffer is returned.
         public var populate: PopulateMode
         /// `mlock` the pages (fails with ``MmapError/memoryLockLimit(byteCount:limit:errno:)``
@@ -42,11 +44,11 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
         /// allocate/free of large buffers then reuses mappings whose pages are already faulted in.
         public var reusePoolBytes: Int
         /// Called (on the allocating thread) whenever a request is served with another page size.
-        public var onFallback: (@Sendable (FallbackEvent) -> Void)?
+        public var onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)?
 
         public init(
-            pageSize: PageSize = .base, fallback: FallbackPolicy = .strict, populate: PopulateMode = .none,
-            lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+            pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict, populate: PopulateMode = .none,
+            lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
         ) {
             self.pageSize = pageSize
             self.fallback = fallback
@@ -66,9 +68,9 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
 
     /// An allocator mapping `pageSize` pages (see ``Options`` for the other parameters).
     public convenience init(
-        pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
+        pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
-        onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+        onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) {
         self.init(
             Options(
@@ -88,8 +90,9 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
     public var statistics: AllocationStatistics { engine.counters.allocation }
 
     /// Fallbacks, page sizes obtained, pool use and mapped bytes.
-    public var mmapStatistics: MmapStatistics { engine.mmapStatistics }
+    public var mmapStatistics: MmapAllocator.Statistics { engine.mmapStatistics }
 
+    @_spi(AllocatorImplementation)
     public func allocateRaw(_ request: AllocationRequest) throws(MmapError) -> RawAllocation {
         try engine.allocate(request)
     }
@@ -104,6 +107,7 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
     /// keeps a mapping's policy for its grown pages); a resize counts as one free and one
     /// allocation. Throws (leaving the buffer as it was) when the kernel has no memory or a lock
     /// limit is reached. Thread-safe.
+    @_spi(AllocatorImplementation)
     public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(MmapError) -> RawAllocation? {
         try engine.resize(allocation, to: request)
     }
@@ -114,49 +118,53 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
     }
 }
 
-/// What an allocator does when the page size asked for cannot be had.
-public enum FallbackPolicy: Sendable, Hashable, CustomStringConvertible {
-    /// Throw: no other page size is acceptable.
-    case strict
-    /// Try these page sizes, in order, after the requested one.
-    case fallback(to: [PageSize])
-    /// Try each smaller kind in turn: 1 GiB → 2 MiB → THP → base.
-    case anySmaller
+extension MmapAllocator {
+    /// What an allocator does when the page size asked for cannot be had.
+    public enum Fallback: Sendable, Hashable, CustomStringConvertible {
+        /// Throw: no other page size is acceptable.
+        case strict
+        /// Try these page sizes, in order, after the requested one.
+        case fallback(to: [PageSize])
+        /// Try each smaller kind in turn: 1 GiB → 2 MiB → THP → base.
+        case anySmaller
 
-    /// The page sizes to try for `requested`, requested first.
-    public func chain(for requested: PageSize) -> [PageSize] {
-        switch self {
-        case .strict:
-            return [requested]
-        case .fallback(let sizes):
-            var chain = [requested]
-            for size in sizes where !chain.contains(size) { chain.append(size) }
-            return chain
-        case .anySmaller:
-            let order: [PageSize] = [.huge1GiB, .huge2MiB, .transparentHuge, .base]
-            return Array(order.drop(while: { $0 != requested }))
+        /// The page sizes to try for `requested`, requested first.
+        package func chain(for requested: PageSize) -> [PageSize] {
+            switch self {
+            case .strict:
+                return [requested]
+            case .fallback(let sizes):
+                var chain = [requested]
+                for size in sizes where !chain.contains(size) { chain.append(size) }
+                return chain
+            case .anySmaller:
+                let order: [PageSize] = [.huge1GiB, .huge2MiB, .transparentHuge, .base]
+                return Array(order.drop(while: { $0 != requested }))
+            }
         }
-    }
 
-    public var description: String {
-        switch self {
-        case .strict: return "strict"
-        case .fallback(let sizes): return "fallback to " + sizes.map(\.description).joined(separator: " → ")
-        case .anySmaller: return "any smaller page size"
+        public var description: String {
+            switch self {
+            case .strict: return "strict"
+            case .fallback(let sizes): return "fallback to " + sizes.map(\.description).joined(separator: " → ")
+            case .anySmaller: return "any smaller page size"
+            }
         }
     }
 }
 
-/// A request served with another page size than asked for, as reported to
-/// `MmapAllocator.Options.onFallback`.
-public struct FallbackEvent: Sendable, Hashable, CustomStringConvertible {
-    public let requested: PageSize
-    public let obtained: PageSize
-    public let byteCount: Int
-    /// Why each page size tried before `obtained` failed, in order.
-    public let reasons: [String]
+extension MmapAllocator {
+    /// A request served with another page size than asked for, as reported to
+    /// `MmapAllocator.Options.onFallback`.
+    public struct FallbackEvent: Sendable, Hashable, CustomStringConvertible {
+        public let requested: PageSize
+        public let obtained: PageSize
+        public let byteCount: Int
+        /// Why each page size tried before `obtained` failed, in order.
+        public let reasons: [String]
 
-    public var description: String {
-        "\(byteCount) B: asked \(requested), got \(obtained) — " + reasons.joined(separator: "; ")
+        public var description: String {
+            "\(byteCount) B: asked \(requested), got \(obtained) — " + reasons.joined(separator: "; ")
+        }
     }
 }

@@ -4,7 +4,7 @@ import ZiggyKernel
 ///
 /// `transparentHuge` names a region the kernel may back with 2 MiB pages on its own (transparent
 /// huge pages, THP); whether it did is only known after the memory is touched, so reports of
-/// obtained THP coverage come from `/proc/self/smaps` (see ``PageSizeReport``).
+/// obtained THP coverage come from `/proc/self/smaps` (see ``PageSize/Report``).
 /// `huge2MiB` and `huge1GiB` are hugetlb pages: reserved up front, guaranteed once mapped.
 public enum PageSize: Hashable, Sendable, CaseIterable, CustomStringConvertible {
     /// The system's base page (4 KiB on x86_64).

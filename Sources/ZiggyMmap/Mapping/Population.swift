@@ -48,7 +48,7 @@ extension MappingEngine {
 
     /// A blocked mapping is populated by the members that will use it, each its own blocks.
     private func populateBlocks(
-        _ start: UnsafeMutableRawPointer, _ schedule: TeamSchedule, _ size: PageSize,
+        _ start: UnsafeMutableRawPointer, _ schedule: Team.Schedule, _ size: PageSize,
         team: Team
     ) throws(MmapError) {
         let failures = Locked<[Errno]>([])
@@ -74,7 +74,7 @@ extension MappingEngine {
     private func populateError(_ error: Errno, _ size: PageSize, _ length: Int) -> MmapError {
         let whereText = placement.map { " under policy \($0.policy)" } ?? ""
         if size.isHugeTLB && (error == .badAddress || error == .noMemory) {
-            return HugePagePool.shortage(
+            return HugePageReservation.Pool.shortage(
                 size, neededPages: length / size.byteCount, node: placement?.singleNode,
                 cause: "populating\(whereText) failed with \(error.report) (when the pool shows free pages, a "
                     + "hugetlb cgroup limit such as hugetlb.\(size == .huge1GiB ? "1GB" : "2MB").max refused them)")

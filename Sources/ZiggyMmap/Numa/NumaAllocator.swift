@@ -1,4 +1,5 @@
 import ZiggyKernel
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Mapped buffers whose pages follow a NUMA policy — bound to nodes, preferring a node,
 /// interleaved, or local — with any page size, fallback and population mode of ``MmapAllocator``.
@@ -26,18 +27,19 @@ import ZiggyKernel
 public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     public typealias Failure = MmapError
 
+    @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
 
-    /// The policy asked for; for a blocked allocator (``init(blockedFor:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``),
+    /// The policy asked for; for a team's blocked allocator (``Team/allocate(_:count:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``),
     /// `bind` over the nodes its blocks go to — each block is bound to one of them.
     public let policy: NumaPolicy
     let engine: MappingEngine
 
     /// An allocator placing pages by `policy`. See ``MmapAllocator/Options`` for the rest.
     public init(
-        policy: NumaPolicy, pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
+        policy: NumaPolicy, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
-        onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+        onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) throws(MmapError) {
         let topology = NumaTopology.current()
         try Self.validate(policy, topology)
@@ -61,15 +63,15 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
                 policy: policy, populateCPUs: cpus.isEmpty ? nil : cpus, poolNodes: poolNodes))
     }
 
-    /// An allocator that keeps memory inside the process's inherited binding (``NumaBinding``):
+    /// An allocator that keeps memory inside the process's inherited binding (``NumaTopology/Binding``):
     /// `bind` to its node when it is bound to one — the MPI layout, one rank per node — and, when
     /// it spans several, what `spanning` says (interleave over them by default; `.refuse` throws
     /// ``MmapError/invalidPolicy(_:reason:)`` naming the nodes and how to bind to one). Population
     /// threads run on the binding's CPUs only. ``policy`` says which policy was chosen.
     public convenience init(
-        bound binding: NumaBinding = .current(), spanning: NumaBinding.Spanning = .interleave,
-        pageSize: PageSize = .base, fallback: FallbackPolicy = .strict, populate: PopulateMode = .none,
-        lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+        bound binding: NumaTopology.Binding = .current(), spanning: NumaTopology.Binding.Spanning = .interleave,
+        pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict, populate: PopulateMode = .none,
+        lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) throws(MmapError) {
         try self.init(
             policy: binding.policy(spanning: spanning), pageSize: pageSize, fallback: fallback, populate: populate,
@@ -77,7 +79,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     }
 
     /// An allocator of blocked buffers for `team` (Chapel's Block distribution): each buffer is cut
-    /// by the team's static schedule (``TeamSchedule``) into contiguous parts on page boundaries of
+    /// by the team's static schedule (``Team/Schedule``) into contiguous parts on page boundaries of
     /// the page size obtained; each part is bound (`mbind`) to its node — member k's node, or with
     /// `memoryNodes` one of those nodes, a node without CPUs worked by the members of the nearest
     /// node — and populated (`MADV_POPULATE_WRITE`) by the member that will use it, so placement and
@@ -88,11 +90,11 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     /// `populate: .none` leaves the first touch to the members (for base pages; hugetlb blocks are
     /// always populated). The buffer's ``MappingDetails/blocks`` and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
     /// show where each block is.
-    public init(
+    init(
         blockedFor team: Team, memoryNodes: NodeSet? = nil, pageSize: PageSize = .base,
-        fallback: FallbackPolicy = .strict, populate: PopulateMode = .parallel(threads: Int.max),
+        fallback: MmapAllocator.Fallback = .strict, populate: PopulateMode = .parallel(threads: Int.max),
         lock: Bool = false, reusePoolBytes: Int = 0,
-        onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+        onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) throws(MmapError) {
         let topology = NumaTopology.current()
         let nodes = memoryNodes ?? team.nodes
@@ -138,8 +140,9 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     public var statistics: AllocationStatistics { engine.counters.allocation }
 
     /// Fallbacks, page sizes obtained, pool use and mapped bytes.
-    public var mmapStatistics: MmapStatistics { engine.mmapStatistics }
+    public var mmapStatistics: MmapAllocator.Statistics { engine.mmapStatistics }
 
+    @_spi(AllocatorImplementation)
     public func allocateRaw(_ request: AllocationRequest) throws(MmapError) -> RawAllocation {
         try engine.allocate(request)
     }
@@ -157,6 +160,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     ///
     /// Blocked buffers (one mapping part per node) are never remapped: resizing allocates a new
     /// blocked buffer of the new size and copies.
+    @_spi(AllocatorImplementation)
     public func resizeRaw(_ allocation: RawAllocation, to request: AllocationRequest) throws(MmapError) -> RawAllocation? {
         try engine.resize(allocation, to: request)
     }

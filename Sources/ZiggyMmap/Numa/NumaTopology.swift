@@ -42,7 +42,7 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
     public let allowedCPUs: [Int]
     /// The nodes this process may allocate memory on (`Mems_allowed_list` in `/proc/self/status`:
     /// the cgroup cpuset's memory nodes); every node when the kernel does not say. `numactl
-    /// --membind` sets a memory policy instead, which ``NumaBinding/threadPolicy`` reports.
+    /// --membind` sets a memory policy instead, which ``NumaTopology/Binding/threadPolicy`` reports.
     public let allowedNodes: NodeSet
 
     /// Nodes with at least one CPU this thread may run on.
@@ -90,8 +90,8 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
             let meminfo = Kernel.readText("\(path)/meminfo") ?? ""
             var huge: [PageSize: HugePageCount] = [:]
             for size in [PageSize.huge2MiB, .huge1GiB] {
-                if let total = HugePagePool.nodePath(size, node: id, "nr_hugepages").flatMap(Kernel.readInt),
-                    let free = HugePagePool.nodePath(size, node: id, "free_hugepages").flatMap(Kernel.readInt)
+                if let total = HugePageReservation.Pool.nodePath(size, node: id, "nr_hugepages").flatMap(Kernel.readInt),
+                    let free = HugePageReservation.Pool.nodePath(size, node: id, "free_hugepages").flatMap(Kernel.readInt)
                 {
                     huge[size] = HugePageCount(total: total, free: free)
                 }

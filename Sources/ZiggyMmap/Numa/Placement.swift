@@ -34,7 +34,7 @@ struct Placement: Sendable {
     var singleNode: Int? { poolNodes.count == 1 ? poolNodes.first : nil }
 
     /// The blocks of a blocked placement over `length` bytes of `size` pages.
-    func schedule(_ length: Int, _ size: PageSize) -> TeamSchedule? {
+    func schedule(_ length: Int, _ size: PageSize) -> Team.Schedule? {
         blocked.map { $0.team.schedule(UInt8.self, count: length, pageSize: size, memoryNodes: $0.memoryNodes) }
     }
 
@@ -48,8 +48,8 @@ struct Placement: Sendable {
             for (node, needed) in Dictionary(grouping: schedule.nodeRuns, by: \.node).mapValues({
                 $0.reduce(0) { $0 + $1.pages.count }
             }) {
-                guard let free = HugePagePool.freePages(size, node: node), free < needed else { continue }
-                throw HugePagePool.shortage(
+                guard let free = HugePageReservation.Pool.freePages(size, node: node), free < needed else { continue }
+                throw HugePageReservation.Pool.shortage(
                     size, neededPages: needed, node: node,
                     cause: "\(free) free on node \(node), whose block needs \(needed)")
             }
@@ -57,12 +57,12 @@ struct Placement: Sendable {
         }
         var free = 0
         for node in poolNodes {
-            guard let count = HugePagePool.freePages(size, node: node) else { return }
+            guard let count = HugePageReservation.Pool.freePages(size, node: node) else { return }
             free += count
         }
         guard free < pages else { return }
         let target = poolNodes.count == 1 ? "node \(poolNodes.first!)" : "nodes \(poolNodes)"
-        throw HugePagePool.shortage(size, neededPages: pages, node: singleNode, cause: "\(free) free on \(target)")
+        throw HugePageReservation.Pool.shortage(size, neededPages: pages, node: singleNode, cause: "\(free) free on \(target)")
     }
 
     /// Binds the fresh range before anything touches it — the whole range, or each block to its
@@ -89,7 +89,7 @@ struct Placement: Sendable {
             // --membind or a launcher's --mem-bind set. The kernel reports such a range as
             // "default"; the truthful answer is the policy its pages will follow.
             if accepted == .default {
-                let inherited = NumaBinding.threadPolicy()
+                let inherited = NumaTopology.Binding.threadPolicy()
                 if inherited != .default { return (inherited, true) }
             }
             return (accepted, false)

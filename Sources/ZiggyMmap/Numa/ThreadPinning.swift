@@ -4,15 +4,18 @@ import ZiggyKernel
 /// use (the affinity it inherited from `taskset`, a cgroup cpuset or a launcher's `--bind-to`).
 ///
 /// Thread counts follow the library's one rule: below 1 is ``MmapError/invalidArgument(_:)``.
+///
+/// Work on a node from many threads is a ``Team``'s (`Team(perNode:nodes:)`); the CPUs the thread
+/// may use are ``NumaTopology/allowedCPUs``.
 public enum ThreadPinning {
-    /// The most threads ``run(onNode:threads:_:)`` starts at once.
-    public static let maximumThreads = 1024
+    /// The most threads a team or a population starts.
+    static let maximumThreads = 1024
 
     /// The CPU the calling thread runs on now (`sched_getcpu`); -1 when the kernel cannot say.
     public static var currentCPU: Int { Kernel.currentCPU() }
 
-    /// The CPUs the calling thread may run on.
-    public static func currentAffinity() throws(MmapError) -> [Int] {
+    /// The CPUs the calling thread may run on, as the kernel reports them now.
+    static func currentAffinity() throws(MmapError) -> [Int] {
         switch Kernel.getAffinity() {
         case .success(let cpus): return cpus
         case .failure(let error): throw .kernel(call: "sched_getaffinity", errno: error, request: "reading this thread's CPUs")
@@ -34,29 +37,13 @@ public enum ThreadPinning {
 
     /// Pins the calling thread to `node`'s CPUs (those it may use) until the returned value
     /// ends, which restores the previous affinity. Must end on the thread that created it.
-    public static func pinCurrentThread(to node: Int) throws(MmapError) -> PinnedThread {
+    public static func pinCurrentThread(to node: Int) throws(MmapError) -> ThreadPinning.Pinned {
         let previous = try currentAffinity()
         let cpus = try cpus(of: node, within: AllowedCPUs.current() ?? previous)
         if case .failure(let error) = Kernel.setAffinity(cpus) {
             throw .kernel(call: "sched_setaffinity", errno: error, request: "pinning to node \(node) CPUs \(NodeSet(cpus))")
         }
-        return PinnedThread(node: node, previous: previous)
-    }
-
-    /// Runs `body(i)` for i in 0..<threads, each on a new thread pinned to `node`'s CPUs (those
-    /// the calling thread may use), and waits for all of them.
-    ///
-    /// `threads` must be 1...``maximumThreads``; every index runs exactly once.
-    public static func run(onNode node: Int, threads: Int, _ body: @escaping @Sendable (Int) -> Void) throws(MmapError) {
-        guard threads >= 1, threads <= maximumThreads else {
-            throw .invalidArgument("ThreadPinning.run: thread count \(threads) must be between 1 and \(maximumThreads)")
-        }
-        let allowed: [Int]
-        if let saved = AllowedCPUs.current() { allowed = saved } else { allowed = try currentAffinity() }
-        let cpus = try cpus(of: node, within: allowed)
-        if let error = ThreadRunner.run(count: threads, cpus: { _ in cpus }, body) {
-            throw .kernel(call: "sched_setaffinity", errno: error, request: "pinning worker threads to node \(node)")
-        }
+        return ThreadPinning.Pinned(node: node, previous: previous)
     }
 
     /// `node`'s CPUs among `allowed`.
@@ -76,16 +63,18 @@ public enum ThreadPinning {
     }
 }
 
-/// A thread pinned to a node's CPUs; restores the thread's previous affinity when it ends.
-/// Must end on the thread that created it.
-public struct PinnedThread: ~Copyable {
-    public let node: Int
-    let previous: [Int]
+extension ThreadPinning {
+    /// A thread pinned to a node's CPUs; restores the thread's previous affinity when it ends.
+    /// Must end on the thread that created it.
+    public struct Pinned: ~Copyable {
+        public let node: Int
+        let previous: [Int]
 
-    init(node: Int, previous: [Int]) {
-        self.node = node
-        self.previous = previous
+        init(node: Int, previous: [Int]) {
+            self.node = node
+            self.previous = previous
+        }
+
+        deinit { _ = Kernel.setAffinity(previous) }
     }
-
-    deinit { _ = Kernel.setAffinity(previous) }
 }

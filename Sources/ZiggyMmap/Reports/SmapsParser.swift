@@ -4,14 +4,14 @@
 /// Swift program, thousands under sanitizers), and every populated THP or hugetlb allocation
 /// measures its range. Splitting it into `String` lines and a dictionary per block cost 4–9 ms;
 /// this scan skips the blocks outside the range after reading their header, and parses only the
-/// handful of fields a ``PageSizeReport/Region`` holds.
+/// handful of fields a ``PageSize/Report/Region`` holds.
 struct SmapsParser {
     let start: UInt
     let end: UInt
 
     /// The regions of `bytes` (the file's contents) overlapping `[start, end)`, in address order.
-    func regions(in bytes: [UInt8]) -> [PageSizeReport.Region] {
-        var regions: [PageSizeReport.Region] = []
+    func regions(in bytes: [UInt8]) -> [PageSize.Report.Region] {
+        var regions: [PageSize.Report.Region] = []
         bytes.withUnsafeBufferPointer { text in
             var block: Block?
             var index = 0
@@ -93,8 +93,8 @@ struct SmapsParser {
             }
         }
 
-        func region(_ start: UInt, _ end: UInt) -> PageSizeReport.Region {
-            PageSizeReport.Region(
+        func region(_ start: UInt, _ end: UInt) -> PageSize.Report.Region {
+            PageSize.Report.Region(
                 start: low, end: high, kernelPageSize: kernelPageKiB * 1024, residentBytes: rssKiB * 1024,
                 anonHugeBytes: anonHugeKiB * 1024, hugetlbBytes: hugetlbKiB * 1024, lockedBytes: lockedKiB * 1024,
                 advisedHuge: advisedHuge, extendsBeyondRange: low < start || high > end,

@@ -72,7 +72,7 @@ extension Team {
 
     /// The schedule this team uses for `buffer`: the one its blocks were bound with when this team
     /// allocated it, else this team's schedule for the page size the buffer obtained.
-    public func schedule<T>(for buffer: borrowing UnmanagedBuffer<T>) -> TeamSchedule {
+    public func schedule<T>(for buffer: borrowing UnmanagedBuffer<T>) -> Team.Schedule {
         let record = MappingRecord.of(buffer)
         let obtained = record?.mapping.obtained ?? .base
         return schedule(
@@ -81,7 +81,7 @@ extension Team {
     }
 
     /// Runs `work(member, range)` for every part, each part on the member that owns it.
-    func forEachPart<E: Error>(_ schedule: TeamSchedule, _ work: @Sendable (Member, Range<Int>) throws(E) -> Void) throws(E) {
+    func forEachPart<E: Error>(_ schedule: Team.Schedule, _ work: @Sendable (Member, Range<Int>) throws(E) -> Void) throws(E) {
         let byMember = Dictionary(grouping: schedule.parts, by: \.member)
         try run { (member: Member) throws(E) in
             for part in byMember[member.index] ?? [] where !part.elements.isEmpty {
@@ -106,7 +106,7 @@ extension Team {
     /// A blocked buffer of `count` elements of `type` for this team (see
     /// ``NumaAllocator/init(blockedFor:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``).
     public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int, pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
+        _ type: T.Type, count: Int, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         memoryNodes: NodeSet? = nil, populate: PopulateMode = .parallel(threads: Int.max)
     ) throws(MmapError) -> UnmanagedBuffer<T> {
         try NumaAllocator(
@@ -119,7 +119,7 @@ extension Team {
     /// checked at run time (see ``allocate(_:count:pageSize:fallback:memoryNodes:populate:)-9g21o``).
     @_disfavoredOverload
     public func allocate<T: TrivialElement>(
-        _ type: T.Type, count: Int, pageSize: PageSize = .base, fallback: FallbackPolicy = .strict,
+        _ type: T.Type, count: Int, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         memoryNodes: NodeSet? = nil, populate: PopulateMode = .parallel(threads: Int.max)
     ) throws(MmapError) -> UnmanagedBuffer<T> {
         try NumaAllocator(

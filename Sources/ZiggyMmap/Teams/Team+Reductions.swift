@@ -9,7 +9,7 @@ extension Team {
     public func sum<T: BinaryFloatingPoint & SIMDScalar & BitwiseCopyable & SendableMetatype>(
         _ buffer: borrowing UnmanagedBuffer<T>
     ) -> T {
-        reduce(buffer, initial: 0, combine: +) { part in part.sum() }
+        reduce(buffer, initial: 0, combine: +) { part in _sum(part) }
     }
 
     /// The dot product of `a` and `b`, each member taking its part of both. Throws
@@ -22,7 +22,7 @@ extension Team {
         guard a.count == b.count else { throw .countMismatch(destination: a.count, source: b.count) }
         let other = unsafe SendableAddress(b.unsafeBaseAddress)
         return reduce(a, initial: 0, combine: +) { part, range in
-            part.dot(unsafe Span(_unsafeElements: UnsafeBufferPointer(other.elements(T.self, range))))
+            _dot(part, unsafe Span(_unsafeElements: UnsafeBufferPointer(other.elements(T.self, range))))
         }
     }
 
@@ -33,7 +33,7 @@ extension Team {
         _ buffer: borrowing UnmanagedBuffer<T>
     ) -> T? {
         guard !buffer.isEmpty else { return nil }
-        return reduce(buffer, initial: T.infinity, combine: { Swift.min($0, $1) }) { part in part.minimum() ?? T.infinity }
+        return reduce(buffer, initial: T.infinity, combine: { Swift.min($0, $1) }) { part in _minimum(part) ?? T.infinity }
     }
 
     /// The largest element of `buffer` (nil when it is empty).
@@ -43,7 +43,7 @@ extension Team {
         _ buffer: borrowing UnmanagedBuffer<T>
     ) -> T? {
         guard !buffer.isEmpty else { return nil }
-        return reduce(buffer, initial: -T.infinity, combine: { Swift.max($0, $1) }) { part in part.maximum() ?? -T.infinity }
+        return reduce(buffer, initial: -T.infinity, combine: { Swift.max($0, $1) }) { part in _maximum(part) ?? -T.infinity }
     }
 
     /// Each member reduces its parts with `partial`; the results are combined in member order.

@@ -1,6 +1,7 @@
 import Glibc
 import ZiggyMmap
 import ZiggySupport
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // (d) FileMapping's count and offset arithmetic: offsets near Int.max, negative or unaligned,
 // counts near Int.max / stride, files that are empty, short, growing or not regular at all. Every
@@ -133,20 +134,20 @@ enum FileOperation {
     ) {
         do throws(MmapError) {
             if writable {
-                let buffer = try FileMapping.mapReadWrite(
+                let mapped = try FileMapping.mapReadWrite(
                     path, as: T.self, count: count, offset: offset,
                     createOrExtend: extend, populate: populate)
-                let length = buffer.byteCount
+                let length = mapped.buffer.byteCount
                 verify(
-                    buffer.count, length, buffer.backing, outcome, path: path, populate: populate,
-                    base: UnsafeRawPointer(buffer.unsafeBaseAddress), offset: offset, fileSize: original)
+                    mapped.buffer.count, length, mapped.buffer.backing, outcome, path: path, populate: populate,
+                    base: UnsafeRawPointer(mapped.buffer.unsafeBaseAddress), offset: offset, fileSize: original)
                 if length > 0 {
                     // Write back what is there: exercises the shared writable mapping, changes nothing.
-                    let raw = UnsafeMutableRawPointer(buffer.unsafeBaseAddress)
+                    let raw = UnsafeMutableRawPointer(mapped.buffer.unsafeBaseAddress)
                     raw.storeBytes(of: raw.load(as: UInt8.self), as: UInt8.self)
-                    try buffer.flush(waiting: false)
+                    try mapped.flush(waiting: false)
                 }
-                buffer.free()
+                _ = consume mapped
             } else {
                 let buffer = try FileMapping.mapReadOnly(path, as: T.self, count: count, offset: offset, populate: populate)
                 let base = buffer.withUnsafeBytes { $0.baseAddress }
@@ -247,7 +248,7 @@ enum FileOperation {
             backing.backend == .file && backing.mapping?.filePath == path,
             "a file mapping reports \(backing)")
         guard byteCount > 0, let base else { return }
-        Harness.require(backing.populate == (populate ? .kernel : .none), "populate \(populate) reports \(backing.populate)")
+        Harness.require(backing.mapping?.populate == (populate ? .kernel : .none), "populate \(populate) reports \(backing.mapping?.populate)")
         Harness.require(backing.reservedByteCount >= byteCount, "reserves \(backing.reservedByteCount) B for \(byteCount) B")
         // The bytes are the file's (the data pattern, zeros where the file grew).
         for index in [0, 1, byteCount / 2, byteCount - 2, byteCount - 1] where index >= 0 && index < byteCount {

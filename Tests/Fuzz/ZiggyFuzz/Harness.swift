@@ -135,7 +135,7 @@ enum Harness {
         let pools = checkPools ? InvariantSnapshot.capture(mappings: false) : nil
         mappedSizes.formUnion(sizes.filter { $0 > 0 })
         hugePagesAvailableBefore = [PageSize.huge2MiB, .huge1GiB].reduce(into: [:]) {
-            $0[$1.byteCount] = HugePagePool.read($1)?.available ?? 0
+            $0[$1.byteCount] = HugePageReservation.Pool.read($1)?.available ?? 0
         }
         #if ENABLE_MOCKING
         let plan =
@@ -239,7 +239,7 @@ func readsZero<T>(_ buffer: borrowing UnmanagedBuffer<T>, all: Bool) -> Bool {
 @discardableResult
 func withAllocation<A: UnmanagedMemoryAllocator & ~Copyable, T: TrivialElement>(
     _ allocator: borrowing A, _ type: T.Type, _ expect: Expectation,
-    extra: () -> MmapStatistics? = { nil },
+    extra: () -> MmapAllocator.Statistics? = { nil },
     body: (inout UnmanagedBuffer<T>, ValidRequest) -> Void
 ) -> Bool {
     let before = allocator.statistics

@@ -1,5 +1,6 @@
 import ZiggyMmap
 import ZiggySupport
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // (c) MmapAllocator with every page size × fallback policy × alignment × population, small
 // sizes: what it hands out is what it says, and whatever it does not hand out leaves nothing
@@ -14,7 +15,7 @@ enum MmapOperation {
     static func run(_ input: inout FuzzInput) {
         let pageSize = PageSize.allCases[Int(input.byte() % 4)]
         let fallbackByte = input.byte()
-        let fallback: FallbackPolicy
+        let fallback: MmapAllocator.Fallback
         switch fallbackByte % 4 {
         case 0: fallback = .strict
         case 1: fallback = .anySmaller
@@ -151,7 +152,7 @@ enum MmapOperation {
 
     /// hugetlb pages of `size` a new private mapping could get now (free minus reserved).
     static func available(_ size: PageSize) -> Int {
-        guard let pool = HugePagePool.read(size) else { return 0 }
+        guard let pool = HugePageReservation.Pool.read(size) else { return 0 }
         return pool.available
     }
 
@@ -192,7 +193,7 @@ enum MmapOperation {
             let (obtained, _) = check(buffer, valid, options, mmap: mmap, reusable: true)
             if obtained == firstObtained && firstReserved <= options.reusePoolBytes {
                 Harness.require(
-                    buffer.backing.isReused && mmap.mmapStatistics.poolHits == hitsBefore + 1,
+                    buffer.backing.mapping?.isReused == true && mmap.mmapStatistics.poolHits == hitsBefore + 1,
                     "a pooled \(obtained) mapping fitting the request was not reused: \(buffer.backing)")
             }
             touch(&buffer, 0x3C)

@@ -5,6 +5,7 @@ import ZiggyKernel
 import ZiggySupport
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Concurrent release: an allocator (or its debug tracker, or its pool) ends on one thread at the
 // moment its buffers are freed on others. Every round starts all threads at one start line, so the
@@ -223,7 +224,7 @@ extension MisuseSuite {
                     let holder = NoncopyableHolder(debug)
                     return RaceRound(slots: slots) {
                         if let debug = holder.value.take() {
-                            do throws(LeakError) { try debug.finish() } catch { reports.add() }
+                            do throws(LeakReport.Failure) { try debug.finish() } catch { reports.add() }
                         }
                     }
                 },

@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Construction by copying and wrapping used wrongly: collections whose count lies or is
 // impossible, wrongly conforming TrivialElement types, empty and shared sources. Each gives a

@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // FileMapping against every kind of file — regular, empty, FIFO, socket, character and block
 // devices, directories, symbolic links to each, procfs, sysfs and cgroup files, magic links in
@@ -334,7 +335,7 @@ extension MisuseSuite {
                 case (.elements(let n), .success(let (count, backing))):
                     #expect(count == n, "\(label): \(count) elements")
                     #expect(
-                        backing.backend == .file && backing.populate == (populate ? .kernel : .none),
+                        backing.backend == .file && backing.mapping?.populate == (populate ? .kernel : .none),
                         "\(label): \(backing)")
                 case (.tooShort(let required), .failure(let error)):
                     #expect(error == .fileTooShort(path: path, fileSize: size, required: required), "\(label): \(error)")
@@ -565,7 +566,7 @@ extension MisuseSuite {
             #expect(!MapsSnapshot.take().ranges.contains { $0.name.hasPrefix(path) })
         }
 
-        @Test("ReadOnlyMappedBuffer: advise ranges outside it are invalidArgument; its unsafe views of an empty mapping are empty")
+        @Test("FileMapping.ReadOnlyBuffer: advise ranges outside it are invalidArgument; its unsafe views of an empty mapping are empty")
         func readOnlyBufferArguments() throws {
             let zoo = FileZoo()
             var mapped = try FileMapping.mapReadOnly(zoo.regular, as: UInt8.self)

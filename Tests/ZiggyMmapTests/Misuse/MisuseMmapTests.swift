@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Hostile options and calls on the mapping allocators: page sizes the host lacks or cannot
 // supply (strict → typed error, fallback → reported fallback), population thread counts, reuse
@@ -12,13 +13,13 @@ import ZiggyKernel
 
 /// Collects fallback events (onFallback runs on the allocating thread).
 final class FallbackLog: Sendable {
-    let events = Mutex<[FallbackEvent]>([])
-    var all: [FallbackEvent] { events.withLock { $0 } }
-    var handler: @Sendable (FallbackEvent) -> Void { { event in self.events.withLock { $0.append(event) } } }
+    let events = Mutex<[MmapAllocator.FallbackEvent]>([])
+    var all: [MmapAllocator.FallbackEvent] { events.withLock { $0 } }
+    var handler: @Sendable (MmapAllocator.FallbackEvent) -> Void { { event in self.events.withLock { $0.append(event) } } }
 }
 
 /// Free hugetlb pages of `size` a new mapping could get now (0 when the kernel lacks the size).
-func availableHugePages(_ size: PageSize) -> Int { HugePagePool.read(size)?.available ?? 0 }
+func availableHugePages(_ size: PageSize) -> Int { HugePageReservation.Pool.read(size)?.available ?? 0 }
 
 extension MisuseSuite {
     @Suite("Misuse: mapping allocators")
@@ -30,7 +31,7 @@ extension MisuseSuite {
             arguments: [PageSize.huge2MiB, .huge1GiB])
         func strictShortage(size: PageSize) throws {
             withHugeTLBPool {
-                guard HugePagePool.read(size) != nil else {
+                guard HugePageReservation.Pool.read(size) != nil else {
                     // The kernel has no pool of this size at all.
                     Hostile.tried(.mmapInit, "pageSize: \(size) (no pool), strict")
                     let allocator = MmapAllocator(pageSize: size)
@@ -87,10 +88,10 @@ extension MisuseSuite {
         @Test(
             "fallback from hugetlb pages the pool cannot supply is served, reported, counted and given its reasons",
             arguments: [
-                FallbackPolicy.anySmaller, .fallback(to: [.base]), .fallback(to: [.transparentHuge, .base]),
+                MmapAllocator.Fallback.anySmaller, .fallback(to: [.base]), .fallback(to: [.transparentHuge, .base]),
                 .fallback(to: [.huge2MiB, .base]),
             ])
-        func reportedFallback(policy: FallbackPolicy) throws {
+        func reportedFallback(policy: MmapAllocator.Fallback) throws {
             withHugeTLBPool {
                 // More than both pools hold, so no hugetlb page is taken from anyone.
                 let free1G = availableHugePages(.huge1GiB)
@@ -106,21 +107,21 @@ extension MisuseSuite {
                     let backing = buffer.backing
                     let chain = policy.chain(for: .huge1GiB)
                     #expect(
-                        backing.obtainedPageSize != .huge1GiB && chain.contains(backing.obtainedPageSize), "\(label): \(backing)")
-                    #expect(backing.fellBack, "\(label): a fallback must say so: \(backing)")
-                    let reason = backing.fallbackReason ?? ""
+                        backing.mapping?.obtainedPageSize != .huge1GiB && chain.contains(backing.mapping?.obtainedPageSize), "\(label): \(backing)")
+                    #expect(backing.mapping?.fallbackReason != nil, "\(label): a fallback must say so: \(backing)")
+                    let reason = backing.mapping?.fallbackReason ?? ""
                     #expect(reason.contains("hugetlb 1 GiB"), "\(label): the reason must name the page size that failed: \(reason)")
-                    if chain.contains(.huge2MiB) && backing.obtainedPageSize != .huge2MiB {
+                    if chain.contains(.huge2MiB) && backing.mapping?.obtainedPageSize != .huge2MiB {
                         #expect(reason.contains("hugetlb 2 MiB"), "\(label): every failed size is a reason: \(reason)")
                     }
-                    #expect(backing.requestedPageSize == .huge1GiB)
+                    #expect(backing.mapping?.requestedPageSize == .huge1GiB)
                     #expect(allocator.mmapStatistics.fallbacks == 1)
-                    #expect(allocator.mmapStatistics.obtainedPageSizes == [backing.obtainedPageSize: 1])
+                    #expect(allocator.mmapStatistics.obtainedPageSizes == [backing.mapping?.obtainedPageSize: 1])
                     let events = log.all
                     #expect(events.count == 1, "\(label): onFallback called \(events.count) times")
                     if let event = events.first {
                         #expect(
-                            event.requested == .huge1GiB && event.obtained == backing.obtainedPageSize && event.byteCount == bytes)
+                            event.requested == .huge1GiB && event.obtained == backing.mapping?.obtainedPageSize && event.byteCount == bytes)
                         #expect(!event.reasons.isEmpty && event.reasons.allSatisfy { !$0.isEmpty }, "\(event)")
                     }
                     #expect(
@@ -142,7 +143,7 @@ extension MisuseSuite {
                 let free2M = availableHugePages(.huge2MiB)
                 let bytes = max((free1G + 1) * GiB, (free2M + 1) * 2 * MiB)
                 let log = FallbackLog()
-                for policy in [FallbackPolicy.fallback(to: []), .fallback(to: [.huge1GiB, .huge1GiB]), .fallback(to: [.huge2MiB])] {
+                for policy in [MmapAllocator.Fallback.fallback(to: []), .fallback(to: [.huge1GiB, .huge1GiB]), .fallback(to: [.huge2MiB])] {
                     let allocator = MmapAllocator(pageSize: .huge1GiB, fallback: policy, onFallback: log.handler)
                     let label = "1 GiB, \(policy): \(bytes) B"
                     Hostile.tried(.mmapInit, label)
@@ -216,7 +217,7 @@ extension MisuseSuite {
                 let buffer = try allocator.allocate(UInt8.self, count: bytes)
                 let expected = max(1, min(threads, allowed, pages))
                 #expect(
-                    buffer.backing.populate == .parallel(threads: expected),
+                    buffer.backing.mapping?.populate == .parallel(threads: expected),
                     "\(threads) threads, \(pages) pages, \(allowed) CPUs: \(buffer.backing)")
                 #expect(
                     (buffer.pageSizeReport().rangeResidentBytes ?? 0) >= bytes,
@@ -256,7 +257,7 @@ extension MisuseSuite {
             let pooled = capacity >= mapped
             #expect(stats().pooledBytes == (pooled ? mapped : 0), "capacity \(capacity): \(stats())")
             let second = try allocator.allocate(UInt8.self, count: bytes, zeroed: true)
-            #expect(second.backing.isReused == pooled, "capacity \(capacity): \(second.backing)")
+            #expect((second.backing.mapping?.isReused == true) == pooled, "capacity \(capacity): \(second.backing)")
             if pooled { #expect(unsafe second.unsafeBaseAddress == address) }
             #expect(second.withUnsafeBytes { $0.allSatisfy { $0 == 0 } }, "a zeroed request from the pool must read zero")
             #expect(
@@ -524,25 +525,25 @@ extension MisuseSuite {
         // MARK: measuring ranges that are not buffers
 
         @Test(
-            "PageSizeReport.measure over hostile byte counts of a real mapping: a report, never a crash",
+            "PageSize.Report.measure over hostile byte counts of a real mapping: a report, never a crash",
             arguments: [0, 1, -1, Int.min, 4095, 4097])
         func measureSmallCounts(byteCount: Int) throws {
             let allocator = MmapAllocator()
             let buffer = try allocator.allocate(UInt8.self, count: 2 * 4096)
             Hostile.tried(.pageSizeMeasure, "mapped address, byteCount \(byteCount)")
-            let report = buffer.withUnsafeBytes { PageSizeReport.measure(address: $0.baseAddress!, byteCount: byteCount) }
+            let report = buffer.withUnsafeBytes { PageSize.Report.measure(address: $0.baseAddress!, byteCount: byteCount) }
             #expect(report.obtainedPageSize == .base, "\(report)")
         }
 
         @Test(
-            "PageSizeReport.measure with byte counts near Int.max (exit test): a report, not an overflow trap",
+            "PageSize.Report.measure with byte counts near Int.max (exit test): a report, not an overflow trap",
             arguments: [Int.max, Int.max - 4094, Int.max - 4095])
         func measureHugeCounts(byteCount: Int) async {
             Hostile.tried(.pageSizeMeasure, "mapped address, byteCount \(byteCount)")
             await #expect(processExitsWith: .success) { [byteCount = byteCount as Int] in
                 let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
                 defer { page.deallocate() }  // LeakSanitizer fails the child on a leak
-                _ = PageSizeReport.measure(address: page, byteCount: byteCount).description
+                _ = PageSize.Report.measure(address: page, byteCount: byteCount).description
             }
         }
 
@@ -550,10 +551,10 @@ extension MisuseSuite {
             "pageSizeReport() of empty buffers — system, mmap, wrapped, empty file (exit tests): a report, not a trap",
             arguments: [
                 "UnmanagedBuffer()", "mmap count 0", "system count 0 alignment 64", "empty file (read-only)",
-                "PageSizeReport.measure(0x8, 0)",
+                "PageSize.Report.measure(0x8, 0)",
             ])
         func emptyPageSizeReport(kind: String) async {
-            Hostile.tried(kind.hasPrefix("PageSizeReport") ? .pageSizeMeasure : .allocate, "pageSizeReport of \(kind)")
+            Hostile.tried(kind.hasPrefix("PageSize.Report") ? .pageSizeMeasure : .allocate, "pageSizeReport of \(kind)")
             await #expect(processExitsWith: .success) { [kind = kind as String] in
                 switch kind {
                 case "UnmanagedBuffer()": _ = UnmanagedBuffer<UInt8>().pageSizeReport().description
@@ -566,7 +567,7 @@ extension MisuseSuite {
                     let mapped = try FileMapping.mapReadOnly(path, as: UInt8.self)
                     unlink(path)  // before the call that may trap
                     _ = mapped.pageSizeReport().description
-                default: _ = PageSizeReport.measure(address: UnsafeRawPointer(bitPattern: 8)!, byteCount: 0).description
+                default: _ = PageSize.Report.measure(address: UnsafeRawPointer(bitPattern: 8)!, byteCount: 0).description
                 }
             }
         }
@@ -574,7 +575,7 @@ extension MisuseSuite {
         // MARK: small value entry points of the mapping layer
 
         @Test(
-            "PageSize(hugeTLBByteCount:), FallbackPolicy.chain(for:), HugePagePool.read/freePages and THP modes over hostile values"
+            "PageSize(hugeTLBByteCount:), MmapAllocator.Fallback.chain(for:), HugePageReservation.Pool.read/freePages and THP modes over hostile values"
         )
         func valueEntryPoints() {
             for bytes in integerBoundaries + [4096, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, GiB - 1, GiB, GiB + 1, 4 << 20] {
@@ -585,7 +586,7 @@ extension MisuseSuite {
                     "\(bytes) → \(String(describing: size))")
             }
             let order: [PageSize] = [.huge1GiB, .huge2MiB, .transparentHuge, .base]
-            let policies: [FallbackPolicy] = [
+            let policies: [MmapAllocator.Fallback] = [
                 .strict, .anySmaller, .fallback(to: []), .fallback(to: PageSize.allCases + PageSize.allCases),
                 .fallback(to: [.huge1GiB]), .fallback(to: [.base, .base]),
             ]
@@ -600,19 +601,19 @@ extension MisuseSuite {
             }
             for size in [PageSize.base, .transparentHuge] {
                 Hostile.tried(.poolRead, "read(\(size))")
-                #expect(HugePagePool.read(size) == nil)
+                #expect(HugePageReservation.Pool.read(size) == nil)
                 Hostile.tried(.poolFreePages, "freePages(\(size), node: 0)")
-                #expect(HugePagePool.freePages(size, node: 0) == nil)
+                #expect(HugePageReservation.Pool.freePages(size, node: 0) == nil)
             }
             for node in [-1, Int.min, Int.max, Host.pastLastNode, 1 << 20] {
                 for size in [PageSize.huge2MiB, .huge1GiB] {
                     Hostile.tried(.poolFreePages, "freePages(\(size), node: \(node))")
-                    #expect(HugePagePool.freePages(size, node: node) == nil, "node \(node)")
+                    #expect(HugePageReservation.Pool.freePages(size, node: node) == nil, "node \(node)")
                 }
             }
             for raw in ["", " always", "ALWAYS", "[madvise]", "always [madvise] never", "never\n", "unavailable", "always"] {
                 Hostile.tried(.thpModeInit, "rawValue: \(raw.debugDescription)")
-                let mode = TransparentHugePages.Mode(rawValue: raw)
+                let mode = PageSize.TransparentHugePages.Mode(rawValue: raw)
                 #expect(
                     mode == (raw == "always" ? .always : raw == "unavailable" ? .unavailable : nil),
                     "\(raw.debugDescription) → \(String(describing: mode))")

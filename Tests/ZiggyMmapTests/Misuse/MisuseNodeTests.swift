@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Node numbers out of range, negative and empty sets for every NUMA policy and for everything
 // else that takes a node (ThreadPinning, HugePageReservation, the topology and pool lookups);
@@ -44,7 +45,7 @@ extension MisuseSuite {
             withHugeTLBPool {
                 let process = ProcessState.take()
                 for policy in Self.policies {
-                    for fallback in [FallbackPolicy.strict, .anySmaller] {
+                    for fallback in [MmapAllocator.Fallback.strict, .anySmaller] {
                         let label = "NumaAllocator(policy: \(policy), pageSize: \(pageSize), fallback: \(fallback))"
                         Hostile.tried(.numaInit, label)
                         guard let expected = expectedPolicyError(policy) else { continue }
@@ -70,14 +71,14 @@ extension MisuseSuite {
         }
 
         @Test(
-            "NumaAllocator(bound:) and NumaBinding.policy(spanning:): bindings naming missing, negative or no nodes, spanning nodes under .refuse, are typed errors"
+            "NumaAllocator(bound:) and NumaTopology.Binding.policy(spanning:): bindings naming missing, negative or no nodes, spanning nodes under .refuse, are typed errors"
         )
         func boundBindings() {
             let topology = Host.topology
             for nodes in hostileNodeSets {
-                for spanning in [NumaBinding.Spanning.interleave, .preferMany, .refuse] {
+                for spanning in [NumaTopology.Binding.Spanning.interleave, .preferMany, .refuse] {
                     // A binding as a hostile cpuset (memory nodes `nodes`) and policy could leave it.
-                    let binding = NumaBinding(
+                    let binding = NumaTopology.Binding(
                         topology: NumaTopology(
                             nodes: topology.nodes, isNumaAvailable: true, allowedCPUs: topology.allowedCPUs,
                             allowedNodes: nodes),
@@ -127,7 +128,7 @@ extension MisuseSuite {
                     let allocator = try NumaAllocator(policy: policy, populate: .kernel)
                     let buffer = try allocator.allocate(UInt8.self, count: 3 * 4096 + 1)
                     if policy != .default {
-                        #expect(buffer.backing.numaPolicy != nil, "\(policy): \(buffer.backing)")
+                        #expect(buffer.backing.mapping?.numaPolicy != nil, "\(policy): \(buffer.backing)")
                     }
                     #expect(try buffer.placement().nodes.isSubset(of: nodes))
                 } catch {
@@ -139,10 +140,10 @@ extension MisuseSuite {
 
         @Test(
             "NumaAllocator bind with hugetlb pages the node lacks: strict names the node, fallback is reported (never SIGBUS)",
-            arguments: [FallbackPolicy.strict, .anySmaller])
-        func hugeTLBBindShortage(fallback: FallbackPolicy) throws {
+            arguments: [MmapAllocator.Fallback.strict, .anySmaller])
+        func hugeTLBBindShortage(fallback: MmapAllocator.Fallback) throws {
             try withHugeTLBPool {
-                let free = HugePagePool.freePages(.huge2MiB, node: 0) ?? 0
+                let free = HugePageReservation.Pool.freePages(.huge2MiB, node: 0) ?? 0
                 let bytes = (free + 1) * 2 * MiB
                 let log = FallbackLog()
                 let allocator = try NumaAllocator(
@@ -155,8 +156,8 @@ extension MisuseSuite {
                 do throws(MmapError) {
                     let buffer = try allocator.allocate(UInt8.self, count: bytes)
                     #expect(fallback != .strict, "\(label): strict succeeded: \(buffer.backing)")
-                    #expect(buffer.backing.fellBack && buffer.backing.obtainedPageSize != .huge2MiB, "\(buffer.backing)")
-                    #expect((buffer.backing.fallbackReason ?? "").contains("free on node 0"), "\(buffer.backing)")
+                    #expect(buffer.backing.mapping?.fallbackReason != nil && buffer.backing.mapping?.obtainedPageSize != .huge2MiB, "\(buffer.backing)")
+                    #expect((buffer.backing.mapping?.fallbackReason ?? "").contains("free on node 0"), "\(buffer.backing)")
                     #expect(log.all.count == 1 && allocator.mmapStatistics.fallbacks == 1)
                 } catch {
                     #expect(fallback == .strict, "\(label): \(error)")
@@ -262,7 +263,7 @@ extension MisuseSuite {
                 let memAvailable =
                     (Kernel.readText("/proc/meminfo") ?? "").split(separator: "\n")
                     .first { $0.hasPrefix("MemAvailable:") }.flatMap { Int($0.split(separator: " ")[1]) }.map { $0 * 1024 } ?? 0
-                for size in [PageSize.huge2MiB, .huge1GiB] where HugePagePool.read(size) != nil {
+                for size in [PageSize.huge2MiB, .huge1GiB] where HugePageReservation.Pool.read(size) != nil {
                     for count in [-1, -2, Int.min, Int.min + 1] {
                         Hostile.tried(.reservationInit, "\(size), count \(count)")
                         #expect(
@@ -325,7 +326,7 @@ extension MisuseSuite {
 
         @Test(
             "HugePageReservation of one page, globally and on node 0, gives back exactly what it added",
-            .enabled(if: isRoot, "reserving needs root"), .enabled(if: HugePagePool.read(.huge2MiB) != nil, "no 2 MiB pool"))
+            .enabled(if: isRoot, "reserving needs root"), .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "no 2 MiB pool"))
         func reservationGivesBackExactly() throws {
             try withHugeTLBPool {
                 for node in [nil, 0] as [Int?] {

@@ -3,6 +3,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Hostile allocation requests — counts, alignments and element types at and beyond every
 // boundary — against every allocator, through the typed `allocate` overloads. Each rejected
@@ -331,8 +332,8 @@ func runRequestMatrix<A: UnmanagedMemoryAllocator & MisuseInspectable & ~Copyabl
                 #expect(facts.backing.isOwning, "\(label): a non-empty buffer must own its memory: \(facts)")
                 #expect(facts.backing.alignment >= alignment, "\(label): backing reports less alignment than asked: \(facts)")
                 #expect(facts.backing.reservedByteCount >= facts.byteCount, "\(label): reserves less than its size: \(facts)")
-                if let page = kind.pageSizes.first, page != .transparentHuge || facts.backing.obtainedPageSize == page {
-                    let bytes = facts.backing.obtainedPageSize.byteCount
+                if let page = kind.pageSizes.first, page != .transparentHuge || facts.backing.mapping?.obtainedPageSize == page {
+                    let bytes = facts.backing.mapping?.obtainedPageSize.byteCount
                     #expect(
                         facts.backing.reservedByteCount == (facts.byteCount + bytes - 1) / bytes * bytes,
                         "\(label): a mapping reserves whole pages of what it obtained: \(facts)")

@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // The misuse suite's shared pieces: the hostile-input log the coverage script reads, the
 // "nothing left behind" check every failure goes through, and small helpers for typed errors.
@@ -132,7 +133,7 @@ func suspectLengths(byteCount: Int, alignment: Int = 1, pageSizes: [PageSize]) -
 /// statistics, its arena's reserved bytes, its debug tracker's leaks and what it wraps.
 struct MisuseState: Hashable, CustomStringConvertible {
     var statistics: AllocationStatistics
-    var mmap: MmapStatistics? = nil
+    var mmap: MmapAllocator.Statistics? = nil
     var reservedBytes: Int? = nil
     var leaks: Int? = nil
     var base: [MisuseState] = []

@@ -4,6 +4,7 @@ import Testing
 import ZiggyKernel
 
 @testable import ZiggyMmap
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Teams used wrongly: member counts and node sets that cannot be met, blocked allocations that
 // cannot be mapped, buffers read that are shorter or longer than the one written, empty buffers,
@@ -93,7 +94,7 @@ extension MisuseSuite {
             // (Holding the pool lock: no cooperating process may reserve 1 GiB pages between the
             // reading and the request.)
             withHugeTLBPool {
-                let pool = HugePagePool.read(.huge1GiB)
+                let pool = HugePageReservation.Pool.read(.huge1GiB)
                 if (pool?.available ?? 0) < 4 {
                     let label =
                         "team.allocate(UInt8.self, count: 4 GiB, pageSize: .huge1GiB, fallback: .strict) with \(pool?.free ?? 0) free"

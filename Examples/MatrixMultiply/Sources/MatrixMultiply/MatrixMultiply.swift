@@ -71,8 +71,8 @@ struct MatrixMultiply: ParsableCommand {
             let gflops = 2 * pow(Double(size), 3) / best / 1e9
             rates.append(gflops)
             print(
-                "\(name): A \(a.backing.obtainedPageSize), B \(b.backing.obtainedPageSize), C \(c.backing.obtainedPageSize)"
-                    + (a.backing.fallbackReason.map { " (fell back: \($0))" } ?? ""))
+                "\(name): A \(a.backing.mapping?.obtainedPageSize), B \(b.backing.mapping?.obtainedPageSize), C \(c.backing.mapping?.obtainedPageSize)"
+                    + (a.backing.mapping?.fallbackReason.map { " (fell back: \($0))" } ?? ""))
             print("\(name): smaps of A: \(a.pageSizeReport())")
             print(String(format: "%@: n = %d dgemm best of %d: %.4f s, %.2f GFLOP/s", name, size, repeats, best, gflops))
         }

@@ -101,7 +101,7 @@ check("reservation: one reserver per node sizes the node's pool for all its rank
 @MainActor
 func reservationComplaint(_ pages: borrowing NodeHugePages) throws -> String? {
     let reservers = try job.allReduce(pages.isReserver ? 1 : 0, .sum)
-    let free = HugePagePool.read(.huge2MiB)?.nodes.first { $0.node == pages.node }?.free ?? -1
+    let free = HugePageReservation.Pool.read(.huge2MiB)?.nodes.first { $0.node == pages.node }?.free ?? -1
     if job.rank == 0 {
         print(
             "mpi-check: node \(pages.node): \(pages.ranksOnNode) rank(s) asked \(pages.demand) pages, "
@@ -122,7 +122,7 @@ check("placement: each rank's 2 MiB buffer is on its own node (numa_maps read in
         print(RankPlacement.table(rows))
         if rows.map(\.rank) != Array(0..<job.size) { return "gathered rows for ranks \(rows.map(\.rank))" }
     }
-    if buffer.backing.obtainedPageSize != .huge2MiB { return "obtained \(buffer.backing.obtainedPageSize)" }
+    if buffer.backing.mapping?.obtainedPageSize != .huge2MiB { return "obtained \(buffer.backing.mapping?.obtainedPageSize)" }
     guard let maps = numaMapsNodes(buffer.unsafeBaseAddress) else { return "no numa_maps line for the buffer" }
     if maps != [job.node: 4] { return "numa_maps N counts \(maps), expected node \(job.node) × 4" }
     return nil

@@ -23,7 +23,7 @@ public final class MPIJob {
     /// The host's name (`MPI_Get_processor_name`).
     public let host: String
     /// The NUMA binding this rank inherited from the launcher (read when the job was created).
-    public let binding: NumaBinding
+    public let binding: NumaTopology.Binding
 
     let world: MPI_Comm
     let local: MPI_Comm
@@ -58,7 +58,7 @@ public final class MPIJob {
         var length: Int32 = 0
         try check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
         host = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        binding = NumaBinding.current()
+        binding = NumaTopology.Binding.current()
     }
 
     deinit { finalize() }
@@ -86,8 +86,8 @@ public final class MPIJob {
     /// over ``binding``): `bind` to the node; a binding over several nodes is handled as
     /// `spanning` says (interleave by default; `.refuse` throws).
     public func nodeAllocator(
-        pageSize: PageSize = .huge2MiB, fallback: FallbackPolicy = .anySmaller, populate: PopulateMode = .none,
-        spanning: NumaBinding.Spanning = .interleave, onFallback: (@Sendable (FallbackEvent) -> Void)? = nil
+        pageSize: PageSize = .huge2MiB, fallback: MmapAllocator.Fallback = .anySmaller, populate: PopulateMode = .none,
+        spanning: NumaTopology.Binding.Spanning = .interleave, onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) throws(MPIError) -> NumaAllocator {
         do {
             return try NumaAllocator(

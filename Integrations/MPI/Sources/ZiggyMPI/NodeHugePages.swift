@@ -24,7 +24,7 @@ public struct NodeHugePages: ~Copyable {
     public let ranksOnNode: Int
     public let isReserver: Bool
     /// Stale reservations (of killed processes) the reserver gave back first.
-    public let staleReleased: [StaleReservation]
+    public let staleReleased: [HugePageReservation.Stale]
     var reservation: HugePageReservation?
 
     /// Whether the node now has every page its ranks asked for.
@@ -63,12 +63,12 @@ extension MPIJob {
         let demand = try allReduce(pages, .sum, over: nodeComm)
 
         var reservation: HugePageReservation? = nil
-        var stale: [StaleReservation] = []
+        var stale: [HugePageReservation.Stale] = []
         var outcome = [0, 0, 0]  // free before, added, failed
         var failure = ""
         if nodeRank == 0 {
             stale = HugePageReservation.releaseStale()
-            let free = HugePagePool.read(pageSize)?.nodes.first { $0.node == node }?.free ?? 0
+            let free = HugePageReservation.Pool.read(pageSize)?.nodes.first { $0.node == node }?.free ?? 0
             outcome[0] = free
             do {
                 let made = try HugePageReservation(pageSize, count: max(0, demand - free), node: node)

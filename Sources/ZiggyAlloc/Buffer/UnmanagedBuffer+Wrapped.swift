@@ -1,0 +1,152 @@
+extension UnmanagedBuffer {
+    /// A non-owning, non-escapable buffer over memory a `MutableSpan` describes: what
+    /// ``UnmanagedBuffer/withWrapping(_:_:)-5vcca`` hands its closure (the .NET `WrapSpan`).
+    ///
+    /// It offers the buffer's element access — subscript, spans, `fill`, `clear`, `copy(from:)` —
+    /// through a non-owning ``UnmanagedBuffer`` it keeps private, and never frees anything. It is
+    /// `~Escapable`: it cannot be returned, stored, swapped with another value or captured by an
+    /// escaping closure, so it cannot outlive the span it views. (An `inout UnmanagedBuffer` could be
+    /// swapped out of the closure and used after the memory is gone; that is why this is a type of
+    /// its own.)
+    public struct Wrapped: ~Copyable, ~Escapable {
+        @usableFromInline var storage: UnmanagedBuffer<Element>
+
+        @inlinable
+        @_lifetime(&span)
+        init(_ span: inout MutableSpan<Element>) {
+            storage = unsafe UnmanagedBuffer(unsafeWrapping: span.withUnsafeMutableBufferPointer { $0 })
+        }
+
+        /// Number of elements.
+        @inlinable public var count: Int { storage.count }
+        /// Whether there are no elements.
+        @inlinable public var isEmpty: Bool { storage.isEmpty }
+        /// The valid indices, `0..<count`.
+        @inlinable public var indices: Range<Int> { storage.indices }
+        /// Always false: a wrapped buffer never frees what it views (as ``UnmanagedBuffer/isOwning``).
+        @inlinable public var isOwning: Bool { false }
+
+        /// The element at `index`; traps with the index and the count when out of range.
+        @inlinable
+        public subscript(index: Int) -> Element {
+            @inline(__always) get { storage[index] }
+            @inline(__always) set { storage[index] = newValue }
+        }
+
+        /// A read-only view of all elements.
+        @inlinable
+        public var span: Span<Element> {
+            @_lifetime(borrow self) get { _overrideLifetime(storage.span, borrowing: self) }
+        }
+
+        /// A mutable view of all elements.
+        @inlinable
+        public var mutableSpan: MutableSpan<Element> {
+            @_lifetime(&self) mutating get {
+                let elements = unsafe UnsafeMutableBufferPointer(start: storage.unsafeBaseAddress, count: storage.count)
+                return _overrideLifetime(MutableSpan(_unsafeElements: elements), mutating: &self)
+            }
+        }
+
+        /// Sets every element to `value`.
+        @inlinable public mutating func fill(with value: Element) { storage.fill(with: value) }
+
+        /// Sets every byte to zero.
+        @inlinable public mutating func clear() { storage.clear() }
+
+        /// Copies `source` over all elements; throws ``AllocationError/countMismatch(destination:source:)``
+        /// (and changes nothing) when the counts differ.
+        @inlinable
+        public mutating func copy(from source: Span<Element>) throws(AllocationError) { try storage.copy(from: source) }
+
+        /// The elements as a Swift array (a copy).
+        @inlinable public func toArray() -> [Element] { storage.toArray() }
+    }
+}
+
+// The element rule on the wrapping forms: `BitwiseCopyable` elements are checked by the compiler
+// (no error to handle); `TrivialElement` elements (`Complex<Double>`, a user's conformance) are
+// checked at run time and throw `WrappingError.layout(.nonTrivialElement)` before the body runs;
+// any other type (a `String`, a class) does not compile.
+extension UnmanagedBuffer where Element: BitwiseCopyable {
+    /// Calls `body` with a non-owning buffer over the elements of `span` (the .NET `WrapSpan`).
+    ///
+    /// The ``UnmanagedBuffer/Wrapped`` is non-escapable: the compiler rejects any attempt to keep it past
+    /// `body`, so it cannot be used after `span`'s memory is gone.
+    @inlinable
+    public static func withWrapping<R: ~Copyable, E: Error>(
+        _ span: inout MutableSpan<Element>,
+        _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
+    ) throws(E) -> R {
+        var wrapped = UnmanagedBuffer.Wrapped(&span)
+        return try body(&wrapped)
+    }
+
+    /// Calls `body` with a non-owning buffer over the storage of `array` (made unique first, as
+    /// any array mutation): code written against buffers works on an array in place, no copy.
+    ///
+    /// The view cannot outlive the call (see ``withWrapping(_:_:)-5vcca``).
+    @inlinable
+    public static func withWrapping<R: ~Copyable, E: Error>(
+        _ array: inout [Element],
+        _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
+    ) throws(E) -> R {
+        var span = array.mutableSpan
+        return try withWrapping(&span, body)
+    }
+}
+
+extension UnmanagedBuffer where Element: TrivialElement {
+    /// ``withWrapping(_:_:)-5vcca`` for a ``TrivialElement`` type (such as
+    /// `Complex<Double>`), whose layout is checked first: throws
+    /// ``UnmanagedBuffer/WrappingError/layout(_:)`` with ``AllocationError/nonTrivialElement(_:)`` — before `body`
+    /// runs — for a type that only claims to be trivial, and ``UnmanagedBuffer/WrappingError/body(_:)`` with the
+    /// body's own error.
+    @inlinable @_disfavoredOverload
+    public static func withWrapping<R: ~Copyable, E: Error>(
+        _ span: inout MutableSpan<Element>,
+        _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
+    ) throws(WrappingError<E>) -> R {
+        guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
+        var wrapped = UnmanagedBuffer.Wrapped(&span)
+        do throws(E) {
+            return try body(&wrapped)
+        } catch {
+            throw .body(error)
+        }
+    }
+
+    /// ``withWrapping(_:_:)-9o4qt`` for a ``TrivialElement`` type, whose layout is checked
+    /// first (see the span form); `array` is left as it was when the check fails.
+    @inlinable @_disfavoredOverload
+    public static func withWrapping<R: ~Copyable, E: Error>(
+        _ array: inout [Element],
+        _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
+    ) throws(WrappingError<E>) -> R {
+        guard _isPOD(Element.self) else { throw .layout(.nonTrivialElement(String(describing: Element.self))) }
+        var span = array.mutableSpan
+        return try withWrapping(&span, body)
+    }
+}
+
+extension UnmanagedBuffer {
+    /// Why a `withWrapping` of ``TrivialElement`` elements (or of a `Data`'s bytes) did not return:
+    /// the memory cannot be viewed as the element type, or the body threw.
+    public enum WrappingError<Body: Error>: Error, CustomStringConvertible {
+        /// The element is not trivially copyable (``AllocationError/nonTrivialElement(_:)``), or — for
+        /// a `Data` — its size is not a whole number of elements or its bytes are not aligned for them.
+        case layout(AllocationError)
+        /// The body's own error.
+        case body(Body)
+
+        public var description: String {
+            switch self {
+            case .layout(let error): return "cannot wrap the memory: \(error)"
+            case .body(let error): return "the body threw: \(error)"
+            }
+        }
+    }
+}
+
+extension UnmanagedBuffer.WrappingError: Equatable where Body: Equatable {}
+extension UnmanagedBuffer.WrappingError: Hashable where Body: Hashable {}
