@@ -79,6 +79,23 @@ public enum Kernel {
         return .success(result)
     }
 
+    /// Address space for `length` bytes at an address aligned to `alignment`, beyond what `mmap`
+    /// aligns to: `length + alignment - basePage` bytes reserved `PROT_NONE` (no memory, no huge
+    /// pages, `MAP_NORESERVE`), to be filled at ``AlignedReservation/start`` with `MAP_FIXED` (a new
+    /// mapping) or `mremap` (a moved one) and then trimmed. The library's one aligned reservation.
+    package static func reserveAligned(_ length: Int, alignment: Int, basePage: Int) -> Result<AlignedReservation, Errno> {
+        let span = length + alignment - basePage
+        switch mmap(nil, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE) {
+        case .success(let reserved):
+            let start = UnsafeMutableRawPointer(
+                bitPattern: (UInt(bitPattern: reserved) + UInt(alignment - 1)) & ~UInt(alignment - 1))!
+            return .success(AlignedReservation(reserved: reserved, span: span, start: start, length: length))
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// `munmap`.
     package static func munmap(_ address: UnsafeMutableRawPointer, _ length: Int) -> Result<Void, Errno> {
         #if ENABLE_MOCKING
         if let e = injected(.munmap, "len=\(length)") { return .failure(e) }
@@ -401,3 +418,29 @@ extension Kernel {
     }
 }
 #endif
+
+/// Reserved address space with an aligned window `start ..< start + length` (see
+/// `Kernel.reserveAligned(_:alignment:basePage:)`).
+package struct AlignedReservation {
+    package let reserved: UnsafeMutableRawPointer
+    package let span: Int
+    package let start: UnsafeMutableRawPointer
+    package let length: Int
+
+    /// After the window was filled: unmaps the slack before and after it. The munmaps that failed
+    /// (their slack stays reserved, harmlessly) are returned for the caller to report.
+    package func trim() -> [Errno] {
+        var failures: [Errno] = []
+        let head = start - reserved
+        if head > 0, case .failure(let error) = Kernel.munmap(reserved, head) { failures.append(error) }
+        let tail = span - head - length
+        if tail > 0, case .failure(let error) = Kernel.munmap(start + length, tail) { failures.append(error) }
+        return failures
+    }
+
+    /// When the window could not be filled: unmaps all of it.
+    package func release() -> [Errno] {
+        if case .failure(let error) = Kernel.munmap(reserved, span) { return [error] }
+        return []
+    }
+}

@@ -91,6 +91,25 @@ extension Kernel {
     }
 
     /// Entry names of a directory (without "." and ".."), sorted; empty when it cannot be read.
+    /// The bytes a meminfo-style text gives for `key` — `/proc/meminfo` ("MemAvailable:  123 kB")
+    /// and a node's `meminfo` ("Node 0 MemTotal:  123 kB") alike; nil when the key is absent. The
+    /// library's one meminfo parser.
+    package static func meminfoBytes(_ text: String, _ key: String) -> Int? {
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard let index = fields.firstIndex(where: { $0 == "\(key):" }), index + 1 < fields.count,
+                let kB = Int(fields[index + 1])
+            else { continue }
+            return kB * 1024
+        }
+        return nil
+    }
+
+    /// Whether `path` exists (`access(F_OK)`: no file is opened).
+    package static func pathExists(_ path: String) -> Bool {
+        Glibc.access(path, F_OK) == 0
+    }
+
     package static func listDirectory(_ path: String) -> [String] {
         #if ENABLE_MOCKING
         if injected(.listDirectory, path) != nil { return [] }

@@ -47,10 +47,7 @@ public struct HugePageReservation: ~Copyable {
     /// be written (not root).
     public init(_ pageSize: PageSize, count: Int, node: Int? = nil) throws(MmapError) {
         guard count >= 0 else { throw .invalidArgument("HugePageReservation: negative page count \(count)") }
-        if let node {
-            let topology = NumaTopology.current()
-            guard topology.nodeIDs.contains(node) else { throw .unknownNode(node, available: topology.nodesWithMemory) }
-        }
+        if let node { try NumaTopology.current().validate([node]) }
         guard let path = Self.counterPath(pageSize, node: node) else {
             throw .unsupportedPageSize(pageSize, reason: Self.unsupportedReason(pageSize, node: node))
         }
@@ -148,11 +145,7 @@ public struct HugePageReservation: ~Copyable {
 
     /// `MemAvailable` in bytes (0 when unreadable, which refuses every request but an empty one).
     private static func availableMemory() -> Int {
-        let text = Kernel.readText("/proc/meminfo") ?? ""
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-        }
-        return 0
+        Kernel.readText("/proc/meminfo").flatMap { Kernel.meminfoBytes($0, "MemAvailable") } ?? 0
     }
 }
 

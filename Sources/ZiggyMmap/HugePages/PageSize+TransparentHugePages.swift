@@ -22,9 +22,16 @@ extension PageSize {
         /// `hpage_pmd_size`: the THP size in bytes.
         public let pageByteCount: Int
 
+        static let root = "/sys/kernel/mm/transparent_hugepage"
+
+        /// The `enabled` mode alone (one file read): what an allocation needs to know.
+        static func readMode() -> Mode {
+            guard let enabled = Kernel.readText("\(root)/enabled") else { return .unavailable }
+            return Mode(rawValue: selected(enabled)) ?? .unavailable
+        }
+
         /// The settings now.
         public static func read() -> PageSize.TransparentHugePages {
-            let root = "/sys/kernel/mm/transparent_hugepage"
             guard let enabled = Kernel.readText("\(root)/enabled") else {
                 return PageSize.TransparentHugePages(mode: .unavailable, defrag: "", pageByteCount: 0)
             }

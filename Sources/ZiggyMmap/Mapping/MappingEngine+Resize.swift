@@ -26,7 +26,7 @@ extension MappingEngine {
         guard let record = allocation.deallocator.ownerObject as? MappingRecord, record.counters === counters,
             allocation.base == record.mapping.base, allocation.byteCount <= record.mapping.length,
             request.alignment <= record.mapping.alignment,
-            record.mapping.blockNodes == nil
+            record.mapping.schedule == nil
         else { return nil }
         let mapping = record.mapping
         let size = mapping.obtained
@@ -59,7 +59,7 @@ extension MappingEngine {
             .init(
                 base: base, length: newLength, obtained: size, alignment: mapping.alignment, locked: mapping.locked,
                 policy: mapping.policy, policyInherited: mapping.policyInherited, transparentHugeBytes: thp,
-                blockNodes: nil, blocks: []),
+                schedule: nil, scheduleTeam: nil),
             counters: counters, pool: record.pool, requested: record.requested, fallbackReason: record.fallbackReason,
             populate: populated)
         replacement.reused = record.reused
@@ -89,7 +89,7 @@ extension MappingEngine {
         case .success:
             guard newLength > oldLength, populated != .none else { return base }
             do throws(MmapError) {
-                populated = try populate(base + oldLength, newLength - oldLength, mapping.obtained)
+                populated = try populate(base + oldLength, newLength - oldLength, mapping.obtained, schedule: nil)
             } catch {
                 // Put the mapping back as it was (munmap of our own tail cannot fail short of a bug).
                 if !MappingRecord.unmap(base + oldLength, newLength - oldLength, what: "the grown tail at \(base + oldLength)") {
@@ -113,23 +113,17 @@ extension MappingEngine {
         }
         // The kernel picks a new address aligned to a base page only: reserve address space with
         // room to align (PROT_NONE, no memory) and move the mapping exactly into it.
-        let span = newLength + mapping.alignment - PageSize.basePageByteCount
-        let reserved: UnsafeMutableRawPointer
-        switch Kernel.mmap(nil, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE) {
-        case .success(let pointer): reserved = pointer
+        let reservation: AlignedReservation
+        switch Kernel.reserveAligned(newLength, alignment: mapping.alignment, basePage: PageSize.basePageByteCount) {
+        case .success(let reserved): reservation = reserved
         case .failure(let error): throw remapError(error, mapping, newLength)
         }
-        let target = UnsafeMutableRawPointer(
-            bitPattern: (UInt(bitPattern: reserved) + UInt(mapping.alignment - 1)) & ~UInt(mapping.alignment - 1))!
-        if case .failure(let error) = Kernel.mremap(base, oldLength, newLength, fixedAt: target) {
-            _ = MappingRecord.unmap(reserved, span, what: "a \(span) B reservation")
+        if case .failure(let error) = Kernel.mremap(base, oldLength, newLength, fixedAt: reservation.start) {
+            reportSlack(reservation.release(), reservation)
             throw remapError(error, mapping, newLength)
         }
-        let head = target - reserved
-        if head > 0 { _ = MappingRecord.unmap(reserved, head, what: "reservation slack at \(reserved)") }
-        let tail = span - head - newLength
-        if tail > 0 { _ = MappingRecord.unmap(target + newLength, tail, what: "reservation slack at \(target + newLength)") }
-        return target
+        reportSlack(reservation.trim(), reservation)
+        return reservation.start
     }
 
     private func remapError(_ error: Errno, _ mapping: MappingRecord.Mapping, _ newLength: Int) -> MmapError {

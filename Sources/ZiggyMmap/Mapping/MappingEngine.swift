@@ -20,11 +20,13 @@ final class MappingEngine: Sendable {
     let counters = MappingCounters()
     let pool: MappingPool?
 
-    init(options: MmapAllocator.Options, placement: Placement?) {
+    /// `chain`: the page sizes to try when the allocator already computed them (its population
+    /// rule depends on them); otherwise computed here — once either way.
+    init(options: MmapAllocator.Options, placement: Placement?, chain: [PageSize]? = nil) {
         self.options = options
         self.placement = placement
-        chain = options.fallback.chain(for: options.pageSize)
-        unsupported = Self.unsupportedSizes(chain)
+        self.chain = chain ?? options.fallback.chain(for: options.pageSize)
+        unsupported = Self.unsupportedSizes(self.chain)
         pool = options.reusePoolBytes > 0 ? MappingPool(capacity: options.reusePoolBytes) : nil
     }
 
@@ -54,7 +56,8 @@ final class MappingEngine: Sendable {
             let size = chain[index]
             do {
                 let (record, poolHit) = try obtain(
-                    size, request, fallbackReason: reasons.isEmpty ? nil : reasons.joined(separator: "; "))
+                    size, request, fallbackReason: reasons.isEmpty ? nil : reasons.joined(separator: "; "),
+                    last: index + 1 == chain.count)
                 counters.allocated(
                     requestBytes: request.byteCount, mappedBytes: record.mapping.length, obtained: size,
                     fellBack: index > 0, poolHit: poolHit)
@@ -78,8 +81,12 @@ final class MappingEngine: Sendable {
 
     /// A record of `size` pages for `request`: from the pool, or freshly mapped. The pool hit is
     /// nil when there is no pool.
+    ///
+    /// `last`: whether a failure here is the one the caller sees. Only then does a huge page
+    /// shortage read the pools to name the free pages per node and how to reserve more; a failure
+    /// the chain falls back from is recorded in a short form (it reads nothing).
     private func obtain(
-        _ size: PageSize, _ request: AllocationRequest, fallbackReason: String?
+        _ size: PageSize, _ request: AllocationRequest, fallbackReason: String?, last: Bool
     )
         throws(MmapError) -> (MappingRecord, Bool?)
     {
@@ -90,13 +97,19 @@ final class MappingEngine: Sendable {
             return (try reuse(record, request, fallbackReason: fallbackReason), true)
         }
         if let reason = unsupported[size] { throw .unsupportedPageSize(size, reason: reason) }
-        try placement?.checkPools(size, pages: length / pageBytes)
-        let start = try map(size, length: length, alignment: alignment)
+        // A blocked placement's schedule, computed once and carried to every step and the record.
+        let schedule = placement?.schedule(length, size)
+        try placement?.checkPools(size, pages: length / pageBytes, schedule: schedule)
+        let start = try map(size, length: length, alignment: alignment, explain: last)
         do throws(MmapError) {
             try advise(start, length, size)
-            let applied = try placement?.apply(start, length, size)
+            let applied = try placement?.apply(start, length, size, schedule: schedule)
             let populated: PopulateMode
-            if case .none = options.populate { populated = .none } else { populated = try populate(start, length, size) }
+            if case .none = options.populate {
+                populated = .none
+            } else {
+                populated = try populate(start, length, size, schedule: schedule)
+            }
             if options.lock, case .failure(let error) = Kernel.mlock(start, length) {
                 throw .memoryLockLimit(byteCount: length, limit: Kernel.memlockLimit(), errno: error)
             }
@@ -107,11 +120,7 @@ final class MappingEngine: Sendable {
                 .init(
                     base: start, length: length, obtained: size, alignment: alignment, locked: options.lock,
                     policy: applied?.policy, policyInherited: applied?.inherited ?? false, transparentHugeBytes: thp,
-                    blockNodes: placement?.blocked.map { $0.memoryNodes ?? $0.team.nodes },
-                    blocks: placement?.schedule(length, size)?.nodeRuns.map {
-                        MappingDetails.Block(
-                            node: $0.node, bytes: $0.pages.lowerBound * pageBytes..<min(length, $0.pages.upperBound * pageBytes))
-                    } ?? []),
+                    schedule: schedule, scheduleTeam: placement?.blocked.map { ObjectIdentifier($0.team) }),
                 counters: counters, pool: pool, requested: options.pageSize, fallbackReason: fallbackReason,
                 populate: populated)
             return (record, pool == nil ? nil : false)
@@ -129,7 +138,8 @@ final class MappingEngine: Sendable {
     {
         if request.zeroed { memset(record.mapping.base, 0, request.byteCount) }
         do {
-            record.populate = try populate(record.mapping.base, record.mapping.length, record.mapping.obtained)
+            record.populate = try populate(
+                record.mapping.base, record.mapping.length, record.mapping.obtained, schedule: record.mapping.schedule)
         } catch {
             // The request fails cleanly; the mapping is not worth keeping.
             record.unmap()
@@ -146,7 +156,9 @@ final class MappingEngine: Sendable {
     /// When the alignment is stricter than what mmap gives, the slack is reserved as address space
     /// only (`PROT_NONE`, no memory, no huge pages) and the real mapping is placed inside it with
     /// `MAP_FIXED`: a hugetlb request then needs exactly `length / page size` pages.
-    private func map(_ size: PageSize, length: Int, alignment: Int) throws(MmapError) -> UnsafeMutableRawPointer {
+    private func map(_ size: PageSize, length: Int, alignment: Int, explain: Bool) throws(MmapError)
+        -> UnsafeMutableRawPointer
+    {
         let pageBytes = size.byteCount
         let basePage = PageSize.basePageByteCount
         var flags = MAP_PRIVATE | MAP_ANONYMOUS
@@ -154,36 +166,39 @@ final class MappingEngine: Sendable {
         if alignment <= (size.isHugeTLB ? pageBytes : basePage) {
             switch Kernel.mmap(nil, length, PROT_READ | PROT_WRITE, flags) {
             case .success(let start): return start
-            case .failure(let error): throw mmapError(error, size, length: length)
+            case .failure(let error): throw mmapError(error, size, length: length, explain: explain)
             }
         }
-        let span = length + alignment - basePage
-        let reserved: UnsafeMutableRawPointer
-        switch Kernel.mmap(nil, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE) {
-        case .success(let pointer): reserved = pointer
-        case .failure(let error): throw mmapError(error, .base, length: span)
+        let reservation: AlignedReservation
+        switch Kernel.reserveAligned(length, alignment: alignment, basePage: basePage) {
+        case .success(let reserved): reservation = reserved
+        case .failure(let error): throw mmapError(error, .base, length: length + alignment - basePage, explain: explain)
         }
-        let start = UnsafeMutableRawPointer(
-            bitPattern: (UInt(bitPattern: reserved) + UInt(alignment - 1)) & ~UInt(alignment - 1))!
-        if case .failure(let error) = Kernel.mmap(start, length, PROT_READ | PROT_WRITE, flags | MAP_FIXED) {
-            _ = Kernel.munmap(reserved, span)
-            throw mmapError(error, size, length: length)
+        if case .failure(let error) = Kernel.mmap(reservation.start, length, PROT_READ | PROT_WRITE, flags | MAP_FIXED) {
+            reportSlack(reservation.release(), reservation)
+            throw mmapError(error, size, length: length, explain: explain)
         }
-        let head = start - reserved
-        if head > 0 { _ = Kernel.munmap(reserved, head) }
-        let tail = span - head - length
-        if tail > 0 { _ = Kernel.munmap(start + length, tail) }
-        return start
+        reportSlack(reservation.trim(), reservation)
+        return reservation.start
     }
 
-    private func mmapError(_ error: Errno, _ size: PageSize, length: Int) -> MmapError {
+    /// munmaps of reservation slack that failed: logged and counted, as every unmap failure is.
+    func reportSlack(_ failures: [Errno], _ reservation: AlignedReservation) {
+        for error in failures {
+            MappingRecord.logger.error(
+                "munmap of reservation slack around \(reservation.start) failed with \(error.report); it stays reserved")
+            counters.unmapFailed()
+        }
+    }
+
+    private func mmapError(_ error: Errno, _ size: PageSize, length: Int, explain: Bool) -> MmapError {
         if size.isHugeTLB && (error == .noMemory || error == .invalidArgument) {
-            guard HugePageReservation.Pool.read(size) != nil else {
-                return .unsupportedPageSize(size, reason: "mmap(MAP_HUGETLB) failed with \(error.report)")
+            // The pool exists (checked once, when the engine was made): a shortage.
+            let cause = "mmap failed with \(error.report)"
+            guard explain else {
+                return .hugePagesUnavailable(size, neededPages: length / size.byteCount, detail: cause + " (no free pages)")
             }
-            return HugePageReservation.Pool.shortage(
-                size, neededPages: length / size.byteCount, node: nil,
-                cause: "mmap failed with \(error.report)")
+            return HugePageReservation.Pool.shortage(size, neededPages: length / size.byteCount, node: nil, cause: cause)
         }
         if error == .noMemory { return .outOfMemory(byteCount: length, backend: "mmap (\(size))", errno: error) }
         return .kernel(call: "mmap", errno: error, request: "mapping \(length) B of \(size) pages")
@@ -217,15 +232,15 @@ final class MappingEngine: Sendable {
             case .base:
                 break
             case .transparentHuge:
-                let thp = PageSize.TransparentHugePages.read()
-                guard !thp.isUsable else { break }
+                let mode = PageSize.TransparentHugePages.readMode()
+                guard mode != .always && mode != .madvise else { break }
                 reasons[size] =
-                    thp.mode == .unavailable
+                    mode == .unavailable
                     ? "this kernel has no transparent huge pages"
                     : "transparent huge pages are disabled (enabled=never); "
                         + "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (as root)"
             case .huge2MiB, .huge1GiB:
-                if HugePageReservation.Pool.globalPath(size, "nr_hugepages").flatMap(Kernel.readInt) == nil {
+                if !(HugePageReservation.Pool.globalPath(size, "nr_hugepages").map(Kernel.pathExists) ?? false) {
                     reasons[size] =
                         "the kernel offers no \(size) pool "
                         + "(/sys/kernel/mm/hugepages/\(HugePageReservation.Pool.directoryName(size) ?? "?") is missing)"

@@ -22,9 +22,19 @@ final class MappingRecord: BufferOwner, @unchecked Sendable {
         /// Whether `policy` is the allocating thread's, which a range without its own follows.
         let policyInherited: Bool
         let transparentHugeBytes: Int?
-        /// For a blocked placement: the memory nodes its blocks were bound to, and the blocks.
-        let blockNodes: NodeSet?
-        let blocks: [MappingDetails.Block]
+        /// For a blocked placement: the schedule its blocks were bound, populated and are worked
+        /// by (computed once, when the mapping was made), and the team it is that team's for.
+        let schedule: Team.Schedule?
+        let scheduleTeam: ObjectIdentifier?
+
+        /// The blocks as the details report them: consecutive pages bound to one node.
+        var blocks: [MappingDetails.Block] {
+            let pageBytes = obtained.byteCount
+            return schedule?.nodeRuns.map {
+                MappingDetails.Block(
+                    node: $0.node, bytes: $0.pages.lowerBound * pageBytes..<min(length, $0.pages.upperBound * pageBytes))
+            } ?? []
+        }
     }
 
     let mapping: Mapping

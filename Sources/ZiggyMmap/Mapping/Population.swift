@@ -5,7 +5,9 @@ import ZiggyKernel
 // policy's node, a hugetlb cgroup limit, memory exhaustion — as an error where a first store
 // would raise SIGBUS.
 extension MappingEngine {
-    func populate(_ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize) throws(MmapError) -> PopulateMode {
+    func populate(
+        _ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize, schedule: Team.Schedule?
+    ) throws(MmapError) -> PopulateMode {
         switch options.populate {
         case .none:
             return .none
@@ -18,7 +20,7 @@ extension MappingEngine {
             guard requested >= 1 else {
                 throw .invalidArgument("populate: .parallel(threads: \(requested)): a thread count must be at least 1")
             }
-            if let blocked = placement?.blocked, let schedule = placement?.schedule(length, size) {
+            if let blocked = placement?.blocked, let schedule {
                 try populateBlocks(start, schedule, size, team: blocked.team)
                 return .parallel(threads: blocked.team.count)
             }

@@ -46,8 +46,9 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         self.policy = policy
         // A hugetlb page faulted under a policy whose nodes have no free page raises SIGBUS;
         // populating with MADV_POPULATE_WRITE reports it as an error instead.
+        let chain = fallback.chain(for: pageSize)
         var populateMode = populate
-        if fallback.chain(for: pageSize).contains(where: \.isHugeTLB), populate == .none, policy.needsNodes {
+        if chain.contains(where: \.isHugeTLB), populate == .none, policy.needsNodes {
             populateMode = .kernel
         }
         let allowed = Set(AllowedCPUs.current() ?? [])
@@ -59,8 +60,8 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
             reusePoolBytes: reusePoolBytes, onFallback: onFallback)
         engine = MappingEngine(
             options: options,
-            placement: Placement(
-                policy: policy, populateCPUs: cpus.isEmpty ? nil : cpus, poolNodes: poolNodes))
+            placement: Placement(policy: policy, populateCPUs: cpus.isEmpty ? nil : cpus, poolNodes: poolNodes),
+            chain: chain)
     }
 
     /// An allocator that keeps memory inside the process's inherited binding (``NumaTopology/Binding``):
@@ -96,18 +97,21 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         lock: Bool = false, reusePoolBytes: Int = 0,
         onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) throws(MmapError) {
-        let topology = NumaTopology.current()
         let nodes = memoryNodes ?? team.nodes
-        try Self.validate(.bind(nodes), topology)
+        try Self.validate(.bind(nodes), team.topology)
         policy = .bind(nodes)
+        // Blocks are populated by the members that will use them: always so for hugetlb blocks
+        // (a short node must be an error, not a SIGBUS), and for `.kernel`, which would populate
+        // every block from the allocating thread.
+        let chain = fallback.chain(for: pageSize)
         var populateMode = populate
-        if fallback.chain(for: pageSize).contains(where: \.isHugeTLB) || populate == .kernel {
+        if chain.contains(where: \.isHugeTLB) || populate == .kernel {
             populateMode = .parallel(threads: team.count)
         }
         let options = MmapAllocator.Options(
             pageSize: pageSize, fallback: fallback, populate: populateMode, lock: lock,
             reusePoolBytes: reusePoolBytes, onFallback: onFallback)
-        engine = MappingEngine(options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes))
+        engine = MappingEngine(options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes), chain: chain)
     }
 
     deinit {

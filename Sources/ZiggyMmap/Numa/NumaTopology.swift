@@ -100,8 +100,8 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
                 .compactMap { Int($0.trimmingWhitespace) }
             nodes.append(
                 Node(
-                    id: id, cpus: cpus, memoryTotal: meminfoValue(meminfo, "MemTotal"),
-                    memoryFree: meminfoValue(meminfo, "MemFree"), hugePages: huge, distances: distances))
+                    id: id, cpus: cpus, memoryTotal: Kernel.meminfoBytes(meminfo, "MemTotal") ?? 0,
+                    memoryFree: Kernel.meminfoBytes(meminfo, "MemFree") ?? 0, hugePages: huge, distances: distances))
         }
         if nodes.isEmpty {
             // No sysfs node directory (NUMA compiled out): one node with every CPU.
@@ -113,21 +113,10 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
         return NumaTopology(nodes: nodes, isNumaAvailable: available, allowedCPUs: affinity.sorted(), allowedNodes: mems)
     }
 
-    /// "Node 0 MemTotal:  4942036 kB" → bytes.
-    static func meminfoValue(_ text: String, _ key: String) -> Int {
-        for line in text.split(separator: "\n") where line.contains(" \(key):") {
-            let fields = line.split(separator: " ")
-            if let index = fields.firstIndex(where: { $0 == "\(key):" }), index + 1 < fields.count,
-                let kB = Int(fields[index + 1])
-            {
-                return kB * 1024
-            }
-        }
-        return 0
-    }
-
     /// Throws ``MmapError/unknownNode(_:available:)`` for nodes that do not exist or have no
-    /// memory (negative numbers included).
+    /// memory (negative numbers included): the library's one rule for a node that memory is asked
+    /// of (policies, per-node reservations, a team's memory nodes). Running threads on a node is
+    /// the other question (its CPUs the thread may use), asked by teams and pinning.
     func validate(_ nodes: NodeSet) throws(MmapError) {
         let targets = nodesWithMemory
         for node in nodes where !targets.contains(node) {

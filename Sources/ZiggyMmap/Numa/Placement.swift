@@ -33,7 +33,8 @@ struct Placement: Sendable {
     /// The one node a bind policy names, for messages about its pool.
     var singleNode: Int? { poolNodes.count == 1 ? poolNodes.first : nil }
 
-    /// The blocks of a blocked placement over `length` bytes of `size` pages.
+    /// The blocks of a blocked placement over `length` bytes of `size` pages: computed once per
+    /// mapping by the engine, which hands it to every step below and to the record.
     func schedule(_ length: Int, _ size: PageSize) -> Team.Schedule? {
         blocked.map { $0.team.schedule(UInt8.self, count: length, pageSize: size, memoryNodes: $0.memoryNodes) }
     }
@@ -42,9 +43,9 @@ struct Placement: Sendable {
     /// read per node; the full pool is read only to explain a shortage). For a blocked placement
     /// each block's node must hold that block's pages — the pool is global, so a short node would
     /// otherwise raise SIGBUS at the first store into its block.
-    func checkPools(_ size: PageSize, pages: Int) throws(MmapError) {
+    func checkPools(_ size: PageSize, pages: Int, schedule: Team.Schedule?) throws(MmapError) {
         guard size.isHugeTLB, !poolNodes.isEmpty else { return }
-        if let schedule = schedule(pages * size.byteCount, size) {
+        if let schedule {
             for (node, needed) in Dictionary(grouping: schedule.nodeRuns, by: \.node).mapValues({
                 $0.reduce(0) { $0 + $1.pages.count }
             }) {
@@ -69,9 +70,9 @@ struct Placement: Sendable {
     /// node — and returns the policy the kernel reports (for blocks, `bind` over their nodes) and
     /// whether it is the thread's inherited one (a `.default` range under `numactl --membind`).
     func apply(
-        _ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize
+        _ start: UnsafeMutableRawPointer, _ length: Int, _ size: PageSize, schedule: Team.Schedule?
     ) throws(MmapError) -> (policy: NumaPolicy, inherited: Bool) {
-        if let schedule = schedule(length, size) {
+        if let schedule {
             for run in schedule.nodeRuns {
                 let (mode, mask) = NumaPolicy.bind([run.node]).kernelArguments
                 let offset = run.pages.lowerBound * size.byteCount

@@ -71,13 +71,16 @@ extension Team {
     }
 
     /// The schedule this team uses for `buffer`: the one its blocks were bound with when this team
-    /// allocated it, else this team's schedule for the page size the buffer obtained.
+    /// allocated it (kept with the mapping: nothing is recomputed or read), else this team's
+    /// schedule for the page size the buffer obtained.
     public func schedule<T>(for buffer: borrowing UnmanagedBuffer<T>) -> Team.Schedule {
         let record = MappingRecord.of(buffer)
-        let obtained = record?.mapping.obtained ?? .base
-        return schedule(
-            T.self, count: buffer.count, pageSize: obtained == .base ? .base : obtained,
-            memoryNodes: record?.mapping.blockNodes)
+        if let mapping = record?.mapping, let blocks = mapping.schedule, mapping.scheduleTeam == ObjectIdentifier(self) {
+            return blocks.retyped(count: buffer.count, stride: MemoryLayout<T>.stride)
+        }
+        // Another team's blocked buffer: this team's members over the nodes its blocks are on.
+        let blockNodes = record?.mapping.schedule.map { NodeSet($0.parts.map(\.node)) }
+        return schedule(T.self, count: buffer.count, pageSize: record?.mapping.obtained ?? .base, memoryNodes: blockNodes)
     }
 
     /// Runs `work(member, range)` for every part, each part on the member that owns it.

@@ -48,6 +48,35 @@ extension Team {
 
         public var description: String { parts.map(\.description).joined(separator: "; ") }
 
+        /// The same pages and members for `count` elements of `stride` bytes: each part's elements
+        /// are those starting inside its pages (the rule the initializer applies).
+        func retyped(count: Int, stride: Int) -> Schedule {
+            Schedule(
+                parts: parts.map { part in
+                    Part(
+                        member: part.member, node: part.node,
+                        elements: Self.element(atPage: part.pages.lowerBound, count, stride, pageBytes)
+                            ..< Self.element(atPage: part.pages.upperBound, count, stride, pageBytes),
+                        pages: part.pages)
+                }, pageBytes: pageBytes, count: count)
+        }
+
+        private init(parts: [Part], pageBytes: Int, count: Int) {
+            self.parts = parts
+            self.pageBytes = pageBytes
+            self.count = count
+        }
+
+        /// The first of `count` elements of `stride` bytes starting at or after page `page`
+        /// (`count` past the last page, also when the byte size overflows).
+        static func element(atPage page: Int, _ count: Int, _ stride: Int, _ pageBytes: Int) -> Int {
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
+            let totalPages = overflow ? Int.max / pageBytes : bytes / pageBytes + (bytes % pageBytes == 0 ? 0 : 1)
+            if page >= totalPages { return count }
+            let (offset, pageOverflow) = page.multipliedReportingOverflow(by: pageBytes)
+            return pageOverflow ? count : min(count, offset / stride + (offset % stride == 0 ? 0 : 1))
+        }
+
         /// The schedule of `count` elements of `stride` bytes over `members` (a team's, never empty),
         /// on pages of `pageBytes`, with memory on `memoryNodes` (default: the members' nodes).
         /// `distance(a, b)` orders nodes for memory nodes without members. A count below 0 is taken as
@@ -77,11 +106,7 @@ extension Team {
             // Element index of the first element starting at or after page `page`; the end of the
             // last page is `count` even when count × stride overflows (the pages then stop short of
             // the bytes, and the last part takes the elements beyond them).
-            func element(atPage page: Int) -> Int {
-                if page >= totalPages { return count }
-                let (offset, overflow) = page.multipliedReportingOverflow(by: pageBytes)
-                return overflow ? count : min(count, offset / stride + (offset % stride == 0 ? 0 : 1))
-            }
+            func element(atPage page: Int) -> Int { Self.element(atPage: page, count, stride, pageBytes) }
             var parts: [Part] = []
             var workerSoFar = 0
             // value × numerator / denominator for numerator ≤ denominator, without overflowing
@@ -114,9 +139,8 @@ extension Team {
         _ type: T.Type, count: Int, pageSize: PageSize = .base,
         memoryNodes: NodeSet? = nil
     ) -> Team.Schedule {
-        let topology = NumaTopology.current()
-        return Team.Schedule(
+        Team.Schedule(
             count: count, stride: MemoryLayout<T>.stride, pageBytes: pageSize.byteCount, members: members,
-            memoryNodes: memoryNodes, distance: { topology.distance(from: $0, to: $1) ?? 255 })
+            memoryNodes: memoryNodes, distance: { [topology] in topology.distance(from: $0, to: $1) ?? 255 })
     }
 }

@@ -64,6 +64,9 @@ public final class Team: @unchecked Sendable {
     public let members: [Member]
     /// The nodes the members are on, ascending.
     public let nodes: NodeSet
+    /// The topology as the team was created: its schedules and its blocked buffers' placement use
+    /// this snapshot (read once, at creation), never sysfs again.
+    let topology: NumaTopology
     let state: TeamState
     /// Whether the members are all the team's own threads (population teams).
     let isDedicated: Bool
@@ -108,6 +111,7 @@ public final class Team: @unchecked Sendable {
     /// caller only waits for (nothing is pinned on the caller): the library's population teams.
     init(dedicatedCPUs cpus: [Int]) throws(MmapError) {
         let topology = NumaTopology.current()
+        self.topology = topology
         members = Self.members(cpus: cpus, topology: topology)
         nodes = NodeSet(members.map(\.node))
         creator = pthread_self()
@@ -121,6 +125,7 @@ public final class Team: @unchecked Sendable {
     }
 
     private init(cpus: [Int], topology: NumaTopology) throws(MmapError) {
+        self.topology = topology
         members = Self.members(cpus: cpus, topology: topology)
         nodes = NodeSet(members.map(\.node))
         isDedicated = false
