@@ -36,7 +36,6 @@ extension Data {
     }
 }
 
-
 // The element rule: `BitwiseCopyable` elements are checked by the compiler, `TrivialElement`
 // elements (`Complex<Double>`) at run time (`.layout(.nonTrivialElement)`), other types do not
 // compile.

@@ -80,7 +80,9 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
     }
 
     @inlinable @inline(__always)
-    func _allocateElements<T>(_ type: T.Type, count: Int, alignment: Int?, zeroed: Bool) throws(AllocationError)
+    func _allocateElements<T>(
+        _ type: T.Type, count: Int, alignment: Int?, zeroed: Bool
+    ) throws(AllocationError)
         -> UnmanagedBuffer<T>
     {
         let layout = try AllocationLayout(T.self, count: count, alignment: alignment)

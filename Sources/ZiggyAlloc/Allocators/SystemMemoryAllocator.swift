@@ -50,7 +50,9 @@ public final class SystemMemoryAllocator: UnmanagedMemoryAllocator, @unchecked S
     /// The heap allocation itself, a plain method so the typed calls reach it inlined, without
     /// the protocol witness or any SPI type (see SystemMemoryAllocator+Typed.swift).
     @inlinable @inline(__always)
-    func _heapAllocate(_ bytes: Int, alignment: Int, zeroed: Bool) throws(AllocationError) -> (
+    func _heapAllocate(
+        _ bytes: Int, alignment: Int, zeroed: Bool
+    ) throws(AllocationError) -> (
         UnsafeMutableRawPointer, BufferDeallocator
     ) {
         let memory: UnsafeMutableRawPointer?

@@ -1,7 +1,7 @@
 import Glibc
 import Logging
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// Files mapped into memory as buffers: data sets larger than RAM, paged in on demand.
 ///

@@ -130,7 +130,8 @@ public struct HugePageReservation: ~Copyable {
     private static func unsupportedReason(_ size: PageSize, node: Int?) -> String {
         if !size.isHugeTLB { return "only hugetlb sizes (2 MiB, 1 GiB) have a reserved pool" }
         if let node { return "node \(node) has no \(size) pool in sysfs" }
-        return "the kernel offers no \(size) pool (no \(HugePageReservation.Pool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
+        return
+            "the kernel offers no \(size) pool (no \(HugePageReservation.Pool.directoryName(size) ?? "?") in /sys/kernel/mm/hugepages)"
     }
 
     /// What a refused write of the pool means, and how to get the pages some other way.

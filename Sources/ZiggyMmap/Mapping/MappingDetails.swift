@@ -1,4 +1,5 @@
 @_spi(AllocatorImplementation) import ZiggyAlloc
+
 /// What ZiggyMmap knows about a mapped buffer, attached to its ``BufferBacking``: the page size
 /// asked for and obtained (and why they differ), population, lock state, the NUMA policy the
 /// kernel reported back, and whether the mapping came from a reuse pool.

@@ -1,6 +1,6 @@
 import Glibc
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 // Resizing a mapped buffer: `resizeRaw` of MmapAllocator and NumaAllocator. Records are
 // immutable, so a mapping that changes length gets a new record that replaces the old one in the

@@ -1,7 +1,7 @@
 import Glibc
 import Synchronization
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// The mapping pipeline behind ``MmapAllocator`` and ``NumaAllocator``, read top to bottom:
 /// for each page size of the fallback chain (computed once, here), reuse a pooled mapping or map a
@@ -156,7 +156,9 @@ final class MappingEngine: Sendable {
     /// When the alignment is stricter than what mmap gives, the slack is reserved as address space
     /// only (`PROT_NONE`, no memory, no huge pages) and the real mapping is placed inside it with
     /// `MAP_FIXED`: a hugetlb request then needs exactly `length / page size` pages.
-    private func map(_ size: PageSize, length: Int, alignment: Int, explain: Bool) throws(MmapError)
+    private func map(
+        _ size: PageSize, length: Int, alignment: Int, explain: Bool
+    ) throws(MmapError)
         -> UnsafeMutableRawPointer
     {
         let pageBytes = size.byteCount

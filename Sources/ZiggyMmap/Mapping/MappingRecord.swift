@@ -1,6 +1,6 @@
 import Logging
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// One anonymous mapping handed out as a buffer: what was mapped, how, and how to give it back.
 ///

@@ -1,5 +1,5 @@
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// Advice to the kernel about a mapped buffer's pages (`madvise`).
 public enum MemoryAdvice: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 @_spi(AllocatorImplementation) import ZiggyAlloc
+
 /// Anonymous memory mappings with an explicit page size — base pages, transparent huge pages, or
 /// hugetlb 2 MiB / 1 GiB — handed out as ``UnmanagedBuffer``s.
 ///

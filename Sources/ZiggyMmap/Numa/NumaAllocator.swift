@@ -1,5 +1,5 @@
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// Mapped buffers whose pages follow a NUMA policy — bound to nodes, preferring a node,
 /// interleaved, or local — with any page size, fallback and population mode of ``MmapAllocator``.

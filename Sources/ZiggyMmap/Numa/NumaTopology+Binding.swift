@@ -72,7 +72,9 @@ extension NumaTopology {
         }
 
         /// The binding of the calling thread now.
-        public static func current() -> NumaTopology.Binding { NumaTopology.Binding(topology: .current(), threadPolicy: Self.threadPolicy()) }
+        public static func current() -> NumaTopology.Binding {
+            NumaTopology.Binding(topology: .current(), threadPolicy: Self.threadPolicy())
+        }
 
         /// The binding `topology` describes under `threadPolicy` (separate so tests can state both).
         init(topology: NumaTopology, threadPolicy: NumaPolicy) {

@@ -55,8 +55,9 @@ extension Team {
                 parts: parts.map { part in
                     Part(
                         member: part.member, node: part.node,
-                        elements: Self.element(atPage: part.pages.lowerBound, count, stride, pageBytes)
-                            ..< Self.element(atPage: part.pages.upperBound, count, stride, pageBytes),
+                        elements: Self.element(
+                            atPage: part.pages.lowerBound, count, stride, pageBytes)..<Self.element(
+                                atPage: part.pages.upperBound, count, stride, pageBytes),
                         pages: part.pages)
                 }, pageBytes: pageBytes, count: count)
         }
