@@ -15,8 +15,6 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
-int zg_set_affinity(const uint64_t *mask, size_t words) { return zg_set_thread_affinity(0, mask, words); }
-
 int zg_gettid(void) { return (int)syscall(SYS_gettid); }
 
 int zg_set_thread_affinity(int tid, const uint64_t *mask, size_t words) {
@@ -94,10 +92,6 @@ long zg_mbind(void *address, unsigned long length, int mode, const unsigned long
 long zg_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *address,
                       unsigned long flags) {
     return syscall(SYS_get_mempolicy, mode, nodemask, maxnode, address, flags);
-}
-
-long zg_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode) {
-    return syscall(SYS_set_mempolicy, mode, nodemask, maxnode);
 }
 
 long zg_move_pages(unsigned long count, void **pages, const int *nodes, int *status, int flags) {

@@ -76,12 +76,7 @@ void zg_word_wait_equal(const zg_word *word, uint32_t target, uint32_t spin) {
 }
 
 static __thread const void *zg_current_team = NULL;
-static __thread int zg_current_member = -1;
 
-void zg_team_set_current(const void *team, int member) {
-    zg_current_team = team;
-    zg_current_member = member;
-}
+void zg_team_set_current(const void *team) { zg_current_team = team; }
 
 const void *zg_team_current(void) { return zg_current_team; }
-int zg_team_current_member(void) { return zg_current_member; }

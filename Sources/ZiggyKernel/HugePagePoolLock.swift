@@ -143,7 +143,7 @@ package enum HugePagePoolLock {
     #if ENABLE_MOCKING
     /// What debug builds do when the pools are used without the lock: `ZIGGY_HUGETLB_LOCK_CHECK`
     /// `trap` (the test suite's setting), `log`, or nothing (unset).
-    private static let checkMode: String? = getenv("ZIGGY_HUGETLB_LOCK_CHECK").map { String(cString: $0) }
+    private static let checkMode: String? = Kernel.environment("ZIGGY_HUGETLB_LOCK_CHECK")
 
     /// Debug builds: `what` (a hugetlb mapping, a write to a pool) is about to use the pools;
     /// under `ZIGGY_HUGETLB_LOCK_CHECK` the calling task must hold the lock (rule 2, as the test

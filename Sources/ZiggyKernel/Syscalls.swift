@@ -303,12 +303,18 @@ public enum Kernel {
 
     /// Writes `text` to standard error, whole, for a message that precedes a trap. Never
     /// injected: a diagnostic must reach the user whatever the test plan says.
-    package static func writeToStandardError(_ text: String) {
+    package static func writeToStandardError(_ text: String) { writeAll(text, to: STDERR_FILENO) }
+
+    /// Writes every byte of `text` (NULs included) to standard output, retrying short writes;
+    /// stops silently when the output is gone (a closed pipe). Never injected.
+    package static func writeToStandardOutput(_ text: String) { writeAll(text, to: STDOUT_FILENO) }
+
+    private static func writeAll(_ text: String, to fd: Int32) {
         var text = text
         text.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
                 if written > 0 { offset += written } else if written < 0 && errno == EINTR { continue } else { return }
             }
         }
@@ -357,15 +363,33 @@ public enum Kernel {
         }
     }
 
-    /// `pthread_create` with default attributes; 0 or the error number.
+    /// A POSIX thread: who is running (`pthread_self`, a thread-local read, cheap enough for
+    /// every team region) and waiting for one to end (`pthread_join`).
+    package struct Thread: Equatable, Sendable {
+        package let handle: pthread_t
+
+        package init(_ handle: pthread_t) { self.handle = handle }
+
+        /// The calling thread.
+        package static var current: Thread { Thread(pthread_self()) }
+
+        package static func == (a: Thread, b: Thread) -> Bool { pthread_equal(a.handle, b.handle) != 0 }
+
+        /// Waits for the thread to end. Never injected: a started thread must be joined.
+        package func join() { pthread_join(handle, nil) }
+    }
+
+    /// `pthread_create` with default attributes: a thread running `start(context)`, or the error.
     package static func createThread(
-        _ thread: inout pthread_t, _ context: UnsafeMutableRawPointer,
+        _ context: UnsafeMutableRawPointer,
         _ start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?
-    ) -> Int32 {
+    ) -> Result<Thread, Errno> {
         #if ENABLE_MOCKING
-        if let e = injected(.threadCreate) { return e.rawValue }
+        if let e = injected(.threadCreate) { return .failure(e) }
         #endif
-        return pthread_create(&thread, nil, start, context)
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, start, context)
+        return rc == 0 ? .success(Thread(handle)) : .failure(Errno(rawValue: rc))
     }
 
     /// The CPU the calling thread runs on now (`sched_getcpu`); -1 when unknown.

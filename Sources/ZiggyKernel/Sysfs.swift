@@ -110,6 +110,18 @@ extension Kernel {
         Glibc.access(path, F_OK) == 0
     }
 
+    /// Whether this process may write into `path` (`access(W_OK)`).
+    package static func isWritable(_ path: String) -> Bool {
+        Glibc.access(path, W_OK) == 0
+    }
+
+    /// The environment variable `name`; nil when unset or empty.
+    package static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
     package static func listDirectory(_ path: String) -> [String] {
         #if ENABLE_MOCKING
         if injected(.listDirectory, path) != nil { return [] }

@@ -1,4 +1,3 @@
-import Glibc
 import SystemPackage
 
 /// Runs work on dedicated OS threads (not tasks: each gets its own thread-local statistics shard
@@ -36,24 +35,23 @@ package enum ThreadRunner {
                     if poolLockHeld { HugePagePoolLock.$heldByTask.withValue(true, operation: work) } else { work() }
                 }
             }
-            var threads: [pthread_t] = []
+            var threads: [Kernel.Thread] = []
             for job in jobs {
-                var thread = pthread_t()
                 let context = Unmanaged.passRetained(job).toOpaque()
-                if createThread(&thread, context) == 0 {
+                if case .success(let thread) = createThread(context) {
                     threads.append(thread)
                 } else {
                     Unmanaged<Job>.fromOpaque(context).release()
                     job.runOnCaller()
                 }
             }
-            for thread in threads { pthread_join(thread, nil) }
+            for thread in threads { thread.join() }
             return jobs.lazy.compactMap(\.pinError).first
         }
     }
 
-    private static func createThread(_ thread: inout pthread_t, _ context: UnsafeMutableRawPointer) -> Int32 {
-        Kernel.createThread(&thread, context) { raw in
+    private static func createThread(_ context: UnsafeMutableRawPointer) -> Result<Kernel.Thread, Errno> {
+        Kernel.createThread(context) { raw in
             Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().run()
             return nil
         }

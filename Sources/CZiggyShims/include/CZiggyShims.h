@@ -174,8 +174,6 @@ uint64_t zg_next_thread_id(void);
 #include "zg_syscalls.h"
 #include "zg_team.h"
 
-/// Keeps `value` alive and opaque to the optimizer (benchmarks' black hole).
-static inline void zg_black_hole(const void *value) { __asm__ volatile("" : : "r"(value) : "memory"); }
 static inline void zg_compiler_barrier(void) { __asm__ volatile("" : : : "memory"); }
 
 #undef ZG_LOAD

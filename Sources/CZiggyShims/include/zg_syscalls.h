@@ -12,7 +12,6 @@
 /// sched_setaffinity / sched_getaffinity for the calling thread with a mask of `words` 64-bit
 /// words (any CPU count: the cpu_set_t is allocated to size). Return 0, or -1 with errno set;
 /// getaffinity fails with EINVAL when the kernel's mask needs more words than given.
-int zg_set_affinity(const uint64_t *mask, size_t words);
 /// sched_setaffinity for thread `tid` (a kernel thread id, see zg_gettid).
 int zg_set_thread_affinity(int tid, const uint64_t *mask, size_t words);
 /// The calling thread's kernel thread id.
@@ -44,7 +43,6 @@ long zg_mbind(void *address, unsigned long length, int mode, const unsigned long
               unsigned long maxnode, unsigned int flags);
 long zg_get_mempolicy(int *mode, unsigned long *nodemask, unsigned long maxnode, void *address,
                       unsigned long flags);
-long zg_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode);
 long zg_move_pages(unsigned long count, void **pages, const int *nodes, int *status, int flags);
 
 /// The file system magic number of an open file (statfs f_type), or -1 with errno set.

@@ -22,10 +22,9 @@ uint32_t zg_word_wait_change(const zg_word *word, uint32_t seen, uint32_t spin);
 /// Waits until `word` equals `target`, spinning then sleeping as above.
 void zg_word_wait_equal(const zg_word *word, uint32_t target, uint32_t spin);
 
-/// The team the calling thread is a member of (nil outside teams) and its member index, so that a
-/// fork-join called from inside a member runs serially instead of deadlocking.
-void zg_team_set_current(const void *team, int member);
+/// The team the calling thread is a member of (nil outside teams), so that a fork-join called from
+/// inside a member runs serially instead of deadlocking.
+void zg_team_set_current(const void *team);
 const void *zg_team_current(void);
-int zg_team_current_member(void);
 
 #endif

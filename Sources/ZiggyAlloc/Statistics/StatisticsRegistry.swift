@@ -31,6 +31,9 @@ enum StatisticsRegistry {
     static func register() -> (UInt64, UnsafeMutablePointer<zg_stats>) {
         state.withLock { state in
             let thread = currentThreadLocked()
+            // Directly, not through the seam: a test's injected malloc failure is aimed at the
+            // buffers it allocates, and a 64-byte record the library cannot get is not bad input
+            // the caller could fix (allocator initializers do not throw).
             var raw: UnsafeMutableRawPointer?
             let rc = posix_memalign(&raw, 64, MemoryLayout<zg_stats>.stride)
             precondition(rc == 0 && raw != nil, "ZiggyAlloc: cannot allocate a statistics record")

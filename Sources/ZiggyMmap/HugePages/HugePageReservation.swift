@@ -1,4 +1,3 @@
-import Glibc
 import ZiggyKernel
 
 /// Huge pages added to the kernel's hugetlb pool for as long as this value lives; the pool gives
@@ -170,12 +169,12 @@ package enum ReservationLedger {
     /// The directory of the ledger: `$ZIGGY_RESERVATION_DIR`, `/run/ziggyalloc`, or
     /// `/tmp/ziggyalloc` when `/run` is not writable.
     static let directory: String = {
-        if let custom = getenv("ZIGGY_RESERVATION_DIR").map({ String(cString: $0) }), !custom.isEmpty {
+        if let custom = Kernel.environment("ZIGGY_RESERVATION_DIR") {
             _ = Kernel.makeDirectory(custom)
             return custom
         }
         for candidate in ["/run/ziggyalloc", "/tmp/ziggyalloc"] {
-            if case .success = Kernel.makeDirectory(candidate), access(candidate, W_OK) == 0 { return candidate }
+            if case .success = Kernel.makeDirectory(candidate), Kernel.isWritable(candidate) { return candidate }
         }
         return "/tmp"
     }()

@@ -1,5 +1,4 @@
 import CZiggyShims
-import Glibc
 import ZiggyKernel
 
 /// A team of persistent threads, each pinned to one CPU and knowing its NUMA node, created once
@@ -70,7 +69,7 @@ public final class Team: @unchecked Sendable {
     let state: TeamState
     /// Whether the members are all the team's own threads (population teams).
     let isDedicated: Bool
-    private let creator: pthread_t
+    private let creator: Kernel.Thread
     /// The kernel id of the thread pinned to member 0's CPU (nil for population teams).
     private let pinnedCreator: Int32?
 
@@ -114,7 +113,7 @@ public final class Team: @unchecked Sendable {
         self.topology = topology
         members = Self.members(cpus: cpus, topology: topology)
         nodes = NodeSet(members.map(\.node))
-        creator = pthread_self()
+        creator = .current
         pinnedCreator = nil
         isDedicated = true
         state = TeamState(count: cpus.count, dedicated: true)
@@ -129,7 +128,7 @@ public final class Team: @unchecked Sendable {
         members = Self.members(cpus: cpus, topology: topology)
         nodes = NodeSet(members.map(\.node))
         isDedicated = false
-        creator = pthread_self()
+        creator = .current
         state = TeamState(count: cpus.count)
         switch AllowedCPUs.pinForTeam(cpus[0]) {
         case .success(let thread): pinnedCreator = thread
@@ -182,7 +181,7 @@ public final class Team: @unchecked Sendable {
             }
             return state.regionLock.withLock { regions in
                 regions &+= 1
-                let pinned = isDedicated || pthread_equal(pthread_self(), creator) != 0
+                let pinned = isDedicated || Kernel.Thread.current == creator
                 let previous = pinned ? nil : try? Kernel.getAffinity().get()
                 if previous != nil { _ = Kernel.setAffinity([members[0].cpu]) }
                 state.runRegion(work)

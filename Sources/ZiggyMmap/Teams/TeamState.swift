@@ -1,5 +1,4 @@
 import CZiggyShims
-import Glibc
 import ZiggyKernel
 
 /// What the team's threads share: the region word they wait on with the current region's work
@@ -32,7 +31,7 @@ final class TeamState: @unchecked Sendable {
         get { (words + Self.workOffset).load(as: UnsafeRawPointer?.self) }
         set { (words + Self.workOffset).storeBytes(of: newValue, as: UnsafeRawPointer?.self) }
     }
-    private var threads: [pthread_t] = []
+    private var threads: [Kernel.Thread] = []
 
     init(count: Int, dedicated: Bool = false) {
         self.count = count
@@ -53,17 +52,17 @@ final class TeamState: @unchecked Sendable {
     func start(members: [Team.Member]) -> MmapError? {
         for member in dedicated ? members[...] : members.dropFirst() {
             let context = Unmanaged.passRetained(MemberContext(state: self, member: member)).toOpaque()
-            var thread = pthread_t()
-            let rc = Kernel.createThread(&thread, context) { raw in
+            let started = Kernel.createThread(context) { raw in
                 let context = Unmanaged<MemberContext>.fromOpaque(raw!).takeRetainedValue()
                 context.state.memberLoop(context.member)
                 return nil
             }
-            guard rc == 0 else {
+            switch started {
+            case .success(let thread): threads.append(thread)
+            case .failure(let error):
                 Unmanaged<MemberContext>.fromOpaque(context).release()
-                return .kernel(call: "pthread_create", errno: Errno(rawValue: rc), request: "starting team member \(member.index)")
+                return .kernel(call: "pthread_create", errno: error, request: "starting team member \(member.index)")
             }
-            threads.append(thread)
         }
         return nil
     }
@@ -84,9 +83,9 @@ final class TeamState: @unchecked Sendable {
                 // The caller has no share: it sleeps at once rather than spin against the members.
                 zg_word_wait_equal(done, UInt32(count), 0)
             } else {
-                zg_team_set_current(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()), 0)
+                zg_team_set_current(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
                 work.enter(0)
-                zg_team_set_current(nil, -1)
+                zg_team_set_current(nil)
                 zg_word_wait_equal(done, UInt32(count - 1), Team.spin)
             }
         }
@@ -96,13 +95,13 @@ final class TeamState: @unchecked Sendable {
     func stop() {
         currentWork = nil
         zg_word_store_wake(region, zg_word_load(region) &+ 1)
-        for thread in threads { pthread_join(thread, nil) }
+        for thread in threads { thread.join() }
         threads = []
     }
 
     fileprivate func memberLoop(_ member: Team.Member) {
         _ = Kernel.setAffinity([member.cpu])
-        zg_team_set_current(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()), Int32(member.index))
+        zg_team_set_current(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
         // 0, not a fresh load: a region opened before this thread first looks must not be missed.
         var seen: UInt32 = 0
         while true {
