@@ -112,7 +112,7 @@ package enum HugePagePoolLock {
         var waited = false
         for path in paths {
             let fd: Int32
-            switch Kernel.open(path, O_RDONLY) {
+            switch Kernel.open(path, .readOnly) {
             case .success(let opened): fd = opened
             case .failure(let error):
                 release(descriptors)

@@ -137,8 +137,8 @@ struct FaultInjectionTests {
         let page = Int(getpagesize())
         let plan = KernelFaultPlan()
         let (first, second) = try Kernel.withFaults(plan) { () throws(Errno) in
-            let first = try Kernel.mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).get()
-            let second = try Kernel.mmap(nil, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).get()
+            let first = try Kernel.mmap(nil, 2 * page, .readWrite, [.private, .anonymous]).get()
+            let second = try Kernel.mmap(nil, page, .readWrite, [.private, .anonymous]).get()
             // Unmap one page of the first mapping and the whole second: as many bytes as one
             // page of the first mapping plus the second, but the first's other page stays.
             _ = Kernel.munmap(first, page)

@@ -1,5 +1,5 @@
 // Raw system calls and GNU extensions that Swift's Glibc module does not import. Only ZiggyKernel's
-// seam (Sources/ZiggyKernel/Syscalls.swift) calls these, so tests can fail any of them.
+// seam (Sources/ZiggyKernel/Kernel+*.swift) calls these, so tests can fail any of them.
 //
 // The NUMA calls are the kernel's own system calls rather than libnuma's wrappers of the same
 // name: the seam serves the core target too, which must build without libnuma headers.

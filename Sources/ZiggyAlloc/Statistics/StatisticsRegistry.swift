@@ -1,5 +1,4 @@
 import CZiggyShims
-import Glibc
 import ZiggyKernel
 
 /// The slow paths of ``StatisticsRecorder``: creating and retiring records, filling a thread's
@@ -17,26 +16,24 @@ enum StatisticsRegistry {
 
     private static let state = Locked(State())
 
-    /// Thread-exit hook: the destructor of this key releases the exiting thread's cache.
-    private static let threadKey: pthread_key_t = {
-        var key = pthread_key_t()
-        let rc = pthread_key_create(&key) { table in
+    /// Thread-exit hook: the slot's destructor releases the exiting thread's cache.
+    private static let threadExit: Kernel.ThreadExitSlot = {
+        guard let slot = Kernel.ThreadExitSlot(destructor: { table in
             guard let table else { return }
             StatisticsRegistry.releaseThread(table.assumingMemoryBound(to: zg_thread.self))
+        }) else {
+            // PTHREAD_KEYS_MAX (1024) keys already taken by the process: nothing to degrade to
+            // (without the hook every exiting thread would leak its cache).
+            preconditionFailure("ZiggyAlloc: no thread-specific key left for the statistics (pthread_key_create)")
         }
-        precondition(rc == 0, "ZiggyAlloc: pthread_key_create failed (\(rc))")
-        return key
+        return slot
     }()
 
     static func register() -> (UInt64, UnsafeMutablePointer<zg_stats>) {
         state.withLock { state in
             let thread = currentThreadLocked()
-            // Directly, not through the seam: a test's injected malloc failure is aimed at the
-            // buffers it allocates, and a 64-byte record the library cannot get is not bad input
-            // the caller could fix (allocator initializers do not throw).
-            var raw: UnsafeMutableRawPointer?
-            let rc = posix_memalign(&raw, 64, MemoryLayout<zg_stats>.stride)
-            precondition(rc == 0 && raw != nil, "ZiggyAlloc: cannot allocate a statistics record")
+            let raw = Kernel.bookkeepingAllocate(MemoryLayout<zg_stats>.stride, alignment: 64)
+            precondition(raw != nil, "ZiggyAlloc: cannot allocate a statistics record")
             let record = raw!.bindMemory(to: zg_stats.self, capacity: 1)
             record.initialize(to: zg_stats())
             let id = state.nextID
@@ -77,7 +74,7 @@ enum StatisticsRegistry {
         thread.initialize(to: zg_thread())
         thread.pointee.thread_id = zg_next_thread_id()
         zg_thread_set(thread)
-        pthread_setspecific(threadKey, thread)
+        threadExit.set(thread)
         return thread
     }
 
@@ -100,7 +97,7 @@ enum StatisticsRegistry {
     private static func releaseLocked(_ record: UnsafeMutablePointer<zg_stats>) {
         if zg_stats_release(record) == 0 {
             record.deinitialize(count: 1)
-            Glibc.free(record)
+            Kernel.heapFree(record)
         }
     }
 

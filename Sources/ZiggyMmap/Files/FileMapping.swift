@@ -1,4 +1,3 @@
-import Glibc
 import Logging
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
@@ -150,7 +149,7 @@ public enum FileMapping {
         let delta = offset - mapOffset
         let length = delta + elements * stride
         let base: UnsafeMutableRawPointer
-        switch Kernel.mmap(nil, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, file.fd, mapOffset) {
+        switch Kernel.mmap(nil, length, writable ? .readWrite : .read, .shared, file.fd, mapOffset) {
         case .success(let pointer): base = pointer
         case .failure(let error):
             undo()
@@ -234,8 +233,8 @@ private struct OpenedFile {
 
     init(_ path: String, writable: Bool, create: Bool) throws(MmapError) {
         self.path = path
-        let access = (writable ? O_RDWR : O_RDONLY) | O_NONBLOCK
-        if create, case .success(let fd) = Kernel.open(path, access | O_CREAT | O_EXCL) {
+        let access: Kernel.OpenOptions = [writable ? .readWrite : .readOnly, .nonblocking]
+        if create, case .success(let fd) = Kernel.open(path, access.union([.create, .exclusive])) {
             self.fd = fd
             created = true
             return
@@ -324,7 +323,7 @@ extension FileMapping {
         /// kernel refuses.
         public func flush(waiting: Bool = true) throws(MmapError) {
             guard let file, let base = file.base else { return }
-            if case .failure(let error) = Kernel.msync(base, file.length, waiting ? MS_SYNC : MS_ASYNC) {
+            if case .failure(let error) = Kernel.msync(base, file.length, waiting: waiting) {
                 throw .kernel(call: "msync", errno: error, request: "flushing \(file.length) B to \(file.path)")
             }
         }

@@ -1,4 +1,3 @@
-import Glibc
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 

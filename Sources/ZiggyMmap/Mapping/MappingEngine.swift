@@ -163,10 +163,10 @@ final class MappingEngine: Sendable {
     {
         let pageBytes = size.byteCount
         let basePage = PageSize.basePageByteCount
-        var flags = MAP_PRIVATE | MAP_ANONYMOUS
-        if size.isHugeTLB { flags |= MAP_HUGETLB | (Int32(pageBytes.trailingZeroBitCount) << KernelConstants.MAP_HUGE_SHIFT) }
+        var flags: Kernel.MapFlags = [.private, .anonymous]
+        if size.isHugeTLB { flags.insert(.hugeTLB(pageBytes: pageBytes)) }
         if alignment <= (size.isHugeTLB ? pageBytes : basePage) {
-            switch Kernel.mmap(nil, length, PROT_READ | PROT_WRITE, flags) {
+            switch Kernel.mmap(nil, length, .readWrite, flags) {
             case .success(let start): return start
             case .failure(let error): throw mmapError(error, size, length: length, explain: explain)
             }
@@ -176,7 +176,7 @@ final class MappingEngine: Sendable {
         case .success(let reserved): reservation = reserved
         case .failure(let error): throw mmapError(error, .base, length: length + alignment - basePage, explain: explain)
         }
-        if case .failure(let error) = Kernel.mmap(reservation.start, length, PROT_READ | PROT_WRITE, flags | MAP_FIXED) {
+        if case .failure(let error) = Kernel.mmap(reservation.start, length, .readWrite, flags.union(.fixed)) {
             reportSlack(reservation.release(), reservation)
             throw mmapError(error, size, length: length, explain: explain)
         }

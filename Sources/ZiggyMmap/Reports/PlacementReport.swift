@@ -1,4 +1,3 @@
-import Glibc
 import ZiggyKernel
 
 /// Where a buffer's pages are: how many sit on each NUMA node, asked of the kernel with
@@ -71,7 +70,7 @@ extension PlacementReport {
                 for value in status {
                     if value >= 0 {
                         perNode[Int(value), default: 0] += 1
-                    } else if value == -ENOENT || value == -EFAULT {
+                    } else if value == -Errno.noSuchFileOrDirectory.rawValue || value == -Errno.badAddress.rawValue {
                         notPresent += 1
                     } else {
                         errors[-value, default: 0] += 1
