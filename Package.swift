@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 //
 // ZiggyAlloc for Swift: explicit, fast, verifiable control of large unmanaged buffers on Linux.
 //
@@ -24,17 +24,22 @@ let package = Package(
         .library(name: "ZiggyMmap", targets: ["ZiggyMmap"]),
         // Foundation `Data` bridges, a product of its own so that the core links no Foundation.
         .library(name: "ZiggyFoundation", targets: ["ZiggyFoundation"]),
-        .executable(name: "ziggy-bench", targets: ["ZiggyBench"]),
-        // The libFuzzer target (make test-fuzz); a plain build replays inputs given as arguments.
-        .executable(name: "ziggy-fuzz", targets: ["ZiggyFuzz"]),
+        // ziggy-bench and ziggy-fuzz are executable targets, not products: a client resolves the
+        // packages of the products it could use, and only the benchmark needs swift-argument-parser.
+        // In this package `swift build --product ziggy-bench` builds them all the same.
+    ],
+    // Opt-in parts whose packages a client resolves only when it enables them.
+    traits: [
+        .trait(
+            name: "Numerics",
+            description: "swift-numerics' Complex conforms to TrivialElement: buffers of Complex<Double> with no declaration of your own."
+        )
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
-        // Test-only: the noncopyable-element containers (UniqueArray, RigidArray) that hold
-        // UnmanagedBuffers in the tests; no library product depends on it.
     ],
     targets: [
         // Thread-local statistics shards and the raw system calls Swift's Glibc module lacks.
@@ -53,7 +58,7 @@ let package = Package(
                 "ZiggyKernel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "ComplexModule", package: "swift-numerics"),
+                .product(name: "ComplexModule", package: "swift-numerics", condition: .when(traits: ["Numerics"])),
             ],
             swiftSettings: libraryFeatures + [mocking]
         ),
@@ -87,7 +92,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("dl"), .linkedLibrary("pthread")]
         ),
         .executableTarget(
-            name: "ZiggyBench",
+            name: "ziggy-bench",
             dependencies: [
                 "ZiggyMmap",
                 "ZiggyKernel",  // the hugetlb pool lock its reservations hold
@@ -106,8 +111,9 @@ let package = Package(
         // libFuzzer target over request validation, the core allocators, MmapAllocator and
         // FileMapping (Tests/Fuzz; built with -DZIGGY_LIBFUZZER and the fuzzer sanitizer by
         // `make test-fuzz`).
+        // The libFuzzer target (make test-fuzz); a plain build replays inputs given as arguments.
         .executableTarget(
-            name: "ZiggyFuzz",
+            name: "ziggy-fuzz",
             dependencies: ["ZiggyMmap", "ZiggyKernel", "ZiggySupport", "CZiggyFuzzOptions"],
             path: "Tests/Fuzz/ZiggyFuzz",
             swiftSettings: [mocking]
@@ -116,7 +122,13 @@ let package = Package(
         .target(name: "CZiggyFuzzOptions", path: "Tests/Fuzz/CZiggyFuzzOptions"),
         // Seeded randomness, the thread runner and the invariant checker shared by the tests,
         // ziggy-bench and ziggy-fuzz (not a product).
-        .target(name: "ZiggySupport", dependencies: ["CZiggyShims", "ZiggyKernel", "ZiggyAlloc"]),
+        // Without the Numerics trait it conforms Complex itself, as a client would.
+        .target(
+            name: "ZiggySupport",
+            dependencies: [
+                "CZiggyShims", "ZiggyKernel", "ZiggyAlloc", .product(name: "ComplexModule", package: "swift-numerics"),
+            ]
+        ),
         .testTarget(
             name: "ZiggyAllocTests",
             dependencies: [
@@ -129,7 +141,7 @@ let package = Package(
         // their `as? any Hashable` casts type-check (they warn).
         .testTarget(
             name: "ZiggyFoundationTests",
-            dependencies: ["ZiggyFoundation", "ZiggyMmap", .product(name: "ComplexModule", package: "swift-numerics")]
+            dependencies: ["ZiggyFoundation", "ZiggyMmap", "ZiggySupport", .product(name: "ComplexModule", package: "swift-numerics")]
         ),
         .testTarget(
             name: "ZiggyMmapTests",

@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 //
 // FFTW on UnmanagedBuffer<Complex<Double>>: forward transform checked against a naive DFT, the
 // inverse recovering the input, plan execution timed on 2 MiB and base pages. A package of its
@@ -8,7 +8,7 @@ import PackageDescription
 let package = Package(
     name: "ComplexFFT",
     dependencies: [
-        .package(name: "ZiggyAlloc", path: "../.."),
+        .package(name: "ZiggyAlloc", path: "../..", traits: ["Numerics"]),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],

@@ -1,4 +1,6 @@
+#if Numerics
 import ComplexModule
+#endif
 
 /// A type whose values may live in unmanaged memory although the compiler cannot prove it
 /// `BitwiseCopyable`: the other half of the element rule.
@@ -12,8 +14,13 @@ import ComplexModule
 /// ``AllocationError/nonTrivialElement(_:)`` for a type that is not trivial, so a mistaken
 /// conformance (say, a class) is a typed error, never memory corruption.
 ///
-/// The conformance is a promise about layout only; it adds no requirements. ZiggyAlloc conforms
-/// `Complex` (any `Real` scalar), so `allocate(Complex<Double>.self, count:)` works out of the box.
+/// The conformance is a promise about layout only; it adds no requirements. With the package's
+/// `Numerics` trait (`.package(url: …, from: …, traits: ["Numerics"])`) ZiggyAlloc conforms
+/// swift-numerics' `Complex` (any `Real` scalar), so `allocate(Complex<Double>.self, count:)`
+/// works as is; without it, one line does the same:
+/// `extension Complex: @retroactive TrivialElement {}`.
 public protocol TrivialElement {}
 
+#if Numerics
 extension Complex: TrivialElement {}
+#endif
