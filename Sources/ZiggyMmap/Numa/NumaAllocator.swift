@@ -151,16 +151,8 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         try engine.allocate(request)
     }
 
-    /// Resizes this allocator's own mappings (nil for other memory, which is then copied): base
-    /// and THP mappings with `mremap` — in place, or moved by the kernel without a copy;
-    /// allocators that populate grow in place only and populate the new pages — and hugetlb
-    /// mappings by unmapping tail pages when shrinking. Growing hugetlb is a new mapping plus a
-    /// copy: a strict allocator first checks that the pool holds the new pages while the old ones
-    /// are still in use and throws ``MmapError/hugePagesUnavailable(_:neededPages:detail:)``
-    /// saying so. The buffer keeps its page size, alignment, lock and NUMA policy (the kernel
-    /// keeps a mapping's policy for its grown pages); a resize counts as one free and one
-    /// allocation. Throws (leaving the buffer as it was) when the kernel has no memory or a lock
-    /// limit is reached. Thread-safe.
+    /// Resizes this allocator's own mappings as ``MmapAllocator/resizeRaw(_:to:)`` does, keeping
+    /// the buffer's NUMA policy (the kernel keeps a mapping's policy for its grown pages).
     ///
     /// Blocked buffers (one mapping part per node) are never remapped: resizing allocates a new
     /// blocked buffer of the new size and copies.
