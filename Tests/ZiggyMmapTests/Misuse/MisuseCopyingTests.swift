@@ -151,7 +151,9 @@ extension MisuseSuite {
             // In a child process: before the element rule this trapped (SIGILL) in safe code.
             let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
                 var problems: [String] = []
-                func expectRefused(_ what: String, _ outcome: WrappingError<Never>?, _ element: String) {
+                func expectRefused<Element>(
+                    _ what: String, _ outcome: UnmanagedBuffer<Element>.WrappingError<Never>?, _ element: String
+                ) {
                     if outcome != .layout(.nonTrivialElement(element)) {
                         problems.append("\(what): \(String(describing: outcome))")
                     }
@@ -159,40 +161,40 @@ extension MisuseSuite {
                 var bodyRan = false
                 var objects = [NotTrivialClass(), NotTrivialClass()]
                 let identities = objects.map(ObjectIdentifier.init)
-                do throws(WrappingError<Never>) {
+                do throws(UnmanagedBuffer<NotTrivialClass>.WrappingError<Never>) {
                     try UnmanagedBuffer.withWrapping(&objects) { (_) throws(Never) in bodyRan = true }
-                    expectRefused("array of NotTrivialClass", nil, "NotTrivialClass")
+                    expectRefused("array of NotTrivialClass", UnmanagedBuffer<NotTrivialClass>.WrappingError<Never>?.none, "NotTrivialClass")
                 } catch {
                     expectRefused("array of NotTrivialClass", error, "NotTrivialClass")
                 }
                 if objects.map(ObjectIdentifier.init) != identities { problems.append("the array of objects changed") }
                 var weak = [NotTrivialWeak()]
-                do throws(WrappingError<Never>) {
+                do throws(UnmanagedBuffer<NotTrivialWeak>.WrappingError<Never>) {
                     try UnmanagedBuffer.withWrapping(&weak) { (_) throws(Never) in bodyRan = true }
-                    expectRefused("array of NotTrivialWeak", nil, "NotTrivialWeak")
+                    expectRefused("array of NotTrivialWeak", UnmanagedBuffer<NotTrivialWeak>.WrappingError<Never>?.none, "NotTrivialWeak")
                 } catch {
                     expectRefused("array of NotTrivialWeak", error, "NotTrivialWeak")
                 }
                 var structs = [NotTrivialStruct(), NotTrivialStruct()]
-                do throws(WrappingError<Never>) {
+                do throws(UnmanagedBuffer<NotTrivialStruct>.WrappingError<Never>) {
                     var span = structs.mutableSpan
                     try UnmanagedBuffer.withWrapping(&span) { (_) throws(Never) in bodyRan = true }
-                    expectRefused("span of NotTrivialStruct", nil, "NotTrivialStruct")
+                    expectRefused("span of NotTrivialStruct", UnmanagedBuffer<NotTrivialStruct>.WrappingError<Never>?.none, "NotTrivialStruct")
                 } catch {
                     expectRefused("span of NotTrivialStruct", error, "NotTrivialStruct")
                 }
                 var closures = [NotTrivialClosure()]
-                do throws(WrappingError<Never>) {
+                do throws(UnmanagedBuffer<NotTrivialClosure>.WrappingError<Never>) {
                     var span = closures.mutableSpan
                     try UnmanagedBuffer.withWrapping(&span) { (_) throws(Never) in bodyRan = true }
-                    expectRefused("span of NotTrivialClosure", nil, "NotTrivialClosure")
+                    expectRefused("span of NotTrivialClosure", UnmanagedBuffer<NotTrivialClosure>.WrappingError<Never>?.none, "NotTrivialClosure")
                 } catch {
                     expectRefused("span of NotTrivialClosure", error, "NotTrivialClosure")
                 }
                 // A real TrivialElement wraps, and the body's own error comes back as .body.
                 struct Stop: Error, Equatable {}
                 var pairs = [PublicPair(), PublicPair()]
-                do throws(WrappingError<Stop>) {
+                do throws(UnmanagedBuffer<PublicPair>.WrappingError<Stop>) {
                     try UnmanagedBuffer.withWrapping(&pairs) { (view) throws(Stop) in
                         view[1].b = 5
                         throw Stop()

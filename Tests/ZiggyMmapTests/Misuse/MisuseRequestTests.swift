@@ -332,8 +332,10 @@ func runRequestMatrix<A: UnmanagedMemoryAllocator & MisuseInspectable & ~Copyabl
                 #expect(facts.backing.isOwning, "\(label): a non-empty buffer must own its memory: \(facts)")
                 #expect(facts.backing.alignment >= alignment, "\(label): backing reports less alignment than asked: \(facts)")
                 #expect(facts.backing.reservedByteCount >= facts.byteCount, "\(label): reserves less than its size: \(facts)")
-                if let page = kind.pageSizes.first, page != .transparentHuge || facts.backing.mapping?.obtainedPageSize == page {
-                    let bytes = facts.backing.mapping?.obtainedPageSize.byteCount
+                // Memory without mapping details is on base pages.
+                let obtained = facts.backing.mapping?.obtainedPageSize ?? .base
+                if let page = kind.pageSizes.first, page != .transparentHuge || obtained == page {
+                    let bytes = obtained.byteCount
                     #expect(
                         facts.backing.reservedByteCount == (facts.byteCount + bytes - 1) / bytes * bytes,
                         "\(label): a mapping reserves whole pages of what it obtained: \(facts)")
@@ -548,13 +550,17 @@ extension MisuseSuite {
             }
         }
 
-        @Test("allocateBytes (deprecated byte primitive) answers hostile but valid requests like allocate")
-        func allocateBytes() throws {
+        // The byte requests the removed allocateBytes(_:) took: the typed allocate of UInt8 with an
+        // alignment answers them (what its callers now write).
+        @Test("allocate(UInt8.self, count:alignment:) answers hostile but valid byte requests (the removed allocateBytes')")
+        func byteRequests() throws {
             let allocator = SystemMemoryAllocator()
             for (bytes, alignment) in [(0, 16), (0, GiB), (1, 1), (4097, 4096), (3, 2 * MiB)] {
-                Hostile.tried(.allocateBytes, "system: AllocationRequest(byteCount: \(bytes), alignment: \(alignment))")
+                Hostile.tried(.systemAllocateAligned, "system: UInt8 × \(bytes), alignment: \(alignment)")
+                Hostile.tried(.requestInitBytes, "AllocationRequest(byteCount: \(bytes), alignment: \(alignment))")
                 let request = try AllocationRequest(byteCount: bytes, alignment: alignment, site: CallSite())
-                let buffer = try deprecatedAllocateBytes(allocator, request)
+                #expect(request.byteCount == bytes && request.alignment == alignment)
+                let buffer = try allocator.allocate(UInt8.self, count: request.byteCount, alignment: request.alignment)
                 #expect(buffer.count == bytes)
                 #expect(Int(bitPattern: unsafe buffer.unsafeBaseAddress) % alignment == 0)
                 #expect(allocator.statistics.liveAllocations == (bytes > 0 ? 1 : 0))
