@@ -90,7 +90,7 @@ struct BufferArrayMmapTests {
             try #require(reservation.granted == 4, "the kernel granted \(reservation.granted) of 4 pages")
             let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)
             let original = try BufferArray(allocator: allocator, count: MiB / 8, repeating: 1.0)
-            print("BufferArray over reserved 2 MiB pages: obtained \(original.backing.mapping?.obtainedPageSize.printed)")
+            print("BufferArray over reserved 2 MiB pages: obtained \((original.backing.mapping?.obtainedPageSize).printed)")
             #expect(original.backing.mapping?.obtainedPageSize == .huge2MiB)
             var copy = original
             copy[0] = -1

@@ -166,7 +166,7 @@ struct NumaVMTests {
                 let placement = try buffer.placement()
                 #expect(placement.nodes == [node], "\(policy) \(pageSize): \(placement)")
                 #expect(placement.notPresent == 0)
-                if case .parallel = buffer.backing.mapping?.populate {} else { Issue.record("populate was \(buffer.backing.mapping?.populate.printed)") }
+                if case .parallel = buffer.backing.mapping?.populate {} else { Issue.record("populate was \((buffer.backing.mapping?.populate).printed)") }
             }
         }
     }
@@ -442,7 +442,7 @@ extension NumaVMTests {
             let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
             #expect(try buffer.placement().nodes == [node])
             guard case .parallel(let used) = buffer.backing.mapping?.populate else {
-                Issue.record("populate was \(buffer.backing.mapping?.populate.printed)")
+                Issue.record("populate was \((buffer.backing.mapping?.populate).printed)")
                 return
             }
             let allowedOnNode = topology.node(node)!.cpus.filter(topology.allowedCPUs.contains).count

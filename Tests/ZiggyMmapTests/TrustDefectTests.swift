@@ -156,7 +156,7 @@ struct TrustDefectTests {
             let buffer = try allocator.allocate(UInt8.self, count: 1, alignment: 64 * MiB)
             let backing = buffer.backing
             print(
-                "6: .anySmaller, \(pool.available) pages free: obtained \(backing.mapping?.obtainedPageSize.printed), reason: \(backing.mapping?.fallbackReason ?? "none")"
+                "6: .anySmaller, \(pool.available) pages free: obtained \((backing.mapping?.obtainedPageSize).printed), reason: \(backing.mapping?.fallbackReason ?? "none")"
             )
             #expect(backing.mapping?.obtainedPageSize == .huge2MiB, "fell back with reason: \(backing.mapping?.fallbackReason ?? "none")")
         }
@@ -294,7 +294,7 @@ struct TrustDefectTests {
         let populateThrows: Bool
         do throws(MmapError) {
             let buffer = try MmapAllocator(pageSize: .base, populate: .parallel(threads: threads)).allocate(UInt8.self, count: MiB)
-            populateOutcome = "succeeded, backing.mapping?.populate = \(buffer.backing.mapping?.populate.printed)"
+            populateOutcome = "succeeded, backing.mapping?.populate = \((buffer.backing.mapping?.populate).printed)"
             populateThrows = false
         } catch {
             populateOutcome = "threw \(error)"
@@ -628,7 +628,7 @@ enum TrustChild {
         sampling.stop.store(true, ordering: .releasing)
         sampler.join()
         say(
-            "CPUs allowed: \(allowed); .parallel(threads: Int.max) on 8 MiB: backing.mapping?.populate = \(buffer.backing.mapping?.populate.printed); "
+            "CPUs allowed: \(allowed); .parallel(threads: Int.max) on 8 MiB: backing.mapping?.populate = \((buffer.backing.mapping?.populate).printed); "
                 + "peak threads seen in /proc/self/task \(sampling.peak.load(ordering: .relaxed)) (before: \(baseline), incl. the sampler)"
         )
         if case .parallel(let threads) = buffer.backing.mapping?.populate { return threads <= allowed }

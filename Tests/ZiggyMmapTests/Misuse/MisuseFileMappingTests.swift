@@ -116,14 +116,15 @@ func checkFile(
     var thrown: MmapError?
     do throws(MmapError) {
         if writable {
-            let buffer = try FileMapping.mapReadWrite(path, as: UInt8.self).buffer
+            let mapped = try FileMapping.mapReadWrite(path, as: UInt8.self)
             guard case .maps(let bytes) = expected else {
                 Issue.record(
-                    "\(label): mapped \(buffer.count) B (\(buffer.backing)), expected \(expected)", sourceLocation: sourceLocation)
+                    "\(label): mapped \(mapped.buffer.count) B (\(mapped.buffer.backing)), expected \(expected)",
+                    sourceLocation: sourceLocation)
                 return nil
             }
             #expect(
-                buffer.count == bytes && buffer.backing.backend == .file, "\(label): \(buffer.backing)",
+                mapped.buffer.count == bytes && mapped.buffer.backing.backend == .file, "\(label): \(mapped.buffer.backing)",
                 sourceLocation: sourceLocation)
         } else {
             let buffer = try FileMapping.mapReadOnly(path, as: UInt8.self)

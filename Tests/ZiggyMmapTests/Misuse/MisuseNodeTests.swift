@@ -156,8 +156,10 @@ extension MisuseSuite {
                 do throws(MmapError) {
                     let buffer = try allocator.allocate(UInt8.self, count: bytes)
                     #expect(fallback != .strict, "\(label): strict succeeded: \(buffer.backing)")
-                    #expect(buffer.backing.mapping?.fallbackReason != nil && buffer.backing.mapping?.obtainedPageSize != .huge2MiB, "\(buffer.backing)")
-                    #expect((buffer.backing.mapping?.fallbackReason ?? "").contains("free on node 0"), "\(buffer.backing)")
+                    let mapping = buffer.backing.mapping
+                    #expect(mapping?.fallbackReason != nil && mapping?.obtainedPageSize != .huge2MiB, "\(buffer.backing)")
+                    let reason = mapping?.fallbackReason ?? ""
+                    #expect(reason.contains("free on node 0"), "\(buffer.backing)")
                     #expect(log.all.count == 1 && allocator.mmapStatistics.fallbacks == 1)
                 } catch {
                     #expect(fallback == .strict, "\(label): \(error)")

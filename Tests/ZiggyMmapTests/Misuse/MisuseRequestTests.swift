@@ -550,6 +550,51 @@ extension MisuseSuite {
             }
         }
 
+        @Test("ScopedAllocator's direct typed calls answer every hostile count and alignment as the protocol's do")
+        func scopedDirectCalls() throws {
+            // The protocol's path, reached through a generic function (the concrete overloads are
+            // what a call on the arena itself picks).
+            func generic<A: UnmanagedMemoryAllocator & ~Copyable>(
+                _ allocator: borrowing A, count: Int, alignment: Int?
+            ) -> Result<Int, A.Failure> {
+                do throws(A.Failure) {
+                    if let alignment {
+                        return .success(try allocator.allocate(UInt32.self, count: count, alignment: alignment).count)
+                    }
+                    return .success(try allocator.allocate(UInt32.self, count: count).count)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let counts =
+                integerBoundaries + [4, 4097, AllocationRequest.addressSpaceLimit / 4, AllocationRequest.addressSpaceLimit / 4 + 1]
+            for count in counts {
+                for alignment in [nil, 0, 1, 3, 4, 64, 4096, 1 << 30, 1 << 31, -8] as [Int?] {
+                    let label = "arena.allocate(UInt32.self, count: \(count)\(alignment.map { ", alignment: \($0)" } ?? ""))"
+                    Hostile.tried(alignment == nil ? .scopedAllocate : .scopedAllocateAligned, label)
+                    // A fresh arena per case: what one case reserved does not change the next one's answer.
+                    let arena = ScopedAllocator()
+                    let direct: Result<Int, AllocationError>
+                    do throws(AllocationError) {
+                        if let alignment {
+                            direct = .success(try arena.allocate(UInt32.self, count: count, alignment: alignment).count)
+                        } else {
+                            direct = .success(try arena.allocate(UInt32.self, count: count).count)
+                        }
+                    } catch {
+                        direct = .failure(error)
+                    }
+                    let viaProtocol = generic(arena, count: count, alignment: alignment)
+                    switch (direct, viaProtocol) {
+                    case (.success(let a), .success(let b)): #expect(a == b && a == count, "\(label)")
+                    case (.failure(let a), .failure(let b)): #expect(a == b, "\(label): direct \(a), protocol \(b)")
+                    default: Issue.record("\(label): direct \(direct), protocol \(viaProtocol)")
+                    }
+                    #expect(arena.statistics.liveAllocations == 0, "\(label)")
+                }
+            }
+        }
+
         // The byte requests the removed allocateBytes(_:) took: the typed allocate of UInt8 with an
         // alignment answers them (what its callers now write).
         @Test("allocate(UInt8.self, count:alignment:) answers hostile but valid byte requests (the removed allocateBytes')")
