@@ -1,7 +1,9 @@
 """Entry-point coverage of the misuse suite (used by check-entry-point-coverage).
 
 Lists the public functions, initializers, subscripts and methods of ZiggyAlloc and ZiggyMmap that
-take at least one parameter, from the symbol graphs `swift package dump-symbol-graph` writes, and
+take at least one parameter, from the symbol graphs `swift package dump-symbol-graph` writes (with
+--include-spi-symbols: the `@_spi(AllocatorImplementation)` ones are entry points too, counted
+like the others and reported as SPI in the summary), and
 compares them with the table in Tests/ZiggyMmapTests/Misuse/EntryPoints.swift and with the log of
 hostile inputs the suite recorded while it ran ($ZIGGY_MISUSE_LOG, one line per input: entry point,
 input, test).
@@ -81,6 +83,7 @@ def load(directory):
                     for c in s.get("swiftGenerics", {}).get("constraints", [])]
             symbols[usr] = dict(module=module, path=".".join(s["pathComponents"][:-1]), title=s["names"]["title"],
                                 types=parameter_types("".join(f["spelling"] for f in s["declarationFragments"])), constraints=cons, usr=usr,
+                                spi=bool(s.get("spi")),
                                 role={"defaultImplementationOf": "default implementation"}.get(roles.get(usr, ""),
                                       "requirement" if roles.get(usr, "").endswith("requirementOf") else ""))
     # Readable keys: "Module Type.name(labels:)"; overloads that share one are told apart by their
@@ -156,7 +159,9 @@ def main(argv):
     stale = sorted(k for k in table if k not in symbols)
     unknown = sorted(k for k in tried if k not in symbols)
     inputs = sum(len(v) for k, v in tried.items() if k in symbols)
-    print(f"misuse: covered {len(covered)} of {len(keys)} public entry points; {inputs} hostile inputs tried")
+    spi = sum(1 for k in keys if symbols[k]["spi"])
+    print(f"misuse: covered {len(covered)} of {len(keys)} public entry points ({spi} of them SPI AllocatorImplementation); "
+          f"{inputs} hostile inputs tried")
     print(f"misuse: {len(explained)} more explained (no hostile input); {len(missing) + len(unexercised)} uncovered")
     if args.verbose:
         for k in covered:

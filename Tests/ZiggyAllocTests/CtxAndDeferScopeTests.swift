@@ -5,8 +5,20 @@ import ZiggyKernel
 
 final class Transcript: Sendable {
     let text = Locked("")
-    var sink: TextSink { TextSink { piece in self.text.withLock { $0 += piece } } }
+    var write: @Sendable (String) -> Void { { piece in self.text.withLock { $0 += piece } } }
     var value: String { text.withLock { $0 } }
+}
+
+/// A fixed list of lines, read one per call (nil after the last): a `Ctx`'s `readLine` in tests.
+func lines(_ lines: [String]) -> @Sendable () -> String? {
+    let cursor = Locked((lines: lines, index: 0))
+    return {
+        cursor.withLock { state in
+            guard state.index < state.lines.count else { return nil }
+            defer { state.index += 1 }
+            return state.lines[state.index]
+        }
+    }
 }
 
 struct Failure: Error {}
@@ -16,7 +28,7 @@ struct CtxAndDeferScopeTests {
     @Test("Ctx carries an allocator and text input/output together")
     func ctxBasics() throws {
         let transcript = Transcript()
-        let ctx = Ctx(allocator: SystemMemoryAllocator(), output: transcript.sink, input: .lines(["42", "7"]))
+        let ctx = Ctx(allocator: SystemMemoryAllocator(), write: transcript.write, readLine: lines(["42", "7"]))
         var data = try ctx.allocate(Int.self, count: 2)
         data[0] = Int(ctx.readLine()!)!
         data[1] = Int(ctx.readLine()!)!
@@ -29,7 +41,7 @@ struct CtxAndDeferScopeTests {
 
     @Test("a Ctx can own an arena (noncopyable) and allocate from it")
     func ctxWithArena() throws {
-        let ctx = Ctx(allocator: ScopedAllocator(), output: Transcript().sink)
+        let ctx = Ctx(allocator: ScopedAllocator(), write: Transcript().write)
         let buffer = try ctx.allocate(Double.self, count: 4, zeroed: true)
         #expect(buffer.backing.backend == .scoped)
         #expect(buffer.toArray() == [0, 0, 0, 0])

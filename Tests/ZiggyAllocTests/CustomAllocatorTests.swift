@@ -36,7 +36,7 @@ final class BlockPoolAllocator: BufferOwner, UnmanagedMemoryAllocator, @unchecke
         let block = slab + index * blockSize
         if request.zeroed { memset(block, 0, request.byteCount) }
         recorder.recordAllocation(byteCount: request.byteCount)
-        return RawAllocation(base: block, byteCount: request.byteCount, deallocator: .owner(self))
+        return RawAllocation(base: block, byteCount: request.byteCount, owner: self)
     }
 
     override func release(_ base: UnsafeMutableRawPointer, byteCount: Int) {

@@ -268,9 +268,11 @@ struct ResizeTests {
             override func release(_ base: UnsafeMutableRawPointer, byteCount: Int) { memory.deallocate() }
         }
         let owner = Refusing()
-        var buffer = UnmanagedBuffer<UInt32>(
-            unsafeBase: owner.memory.bindMemory(to: UInt32.self, capacity: 16), count: 16,
-            deallocator: .owner(owner))
+        guard var buffer = RawAllocation(base: owner.memory, byteCount: 64, owner: owner).buffer(of: UInt32.self)
+        else {
+            Issue.record("RawAllocation.buffer(of:) refused 64 aligned bytes as UInt32")
+            return
+        }
         let error = #expect(throws: AllocationError.self) { try SystemMemoryAllocator().resize(&buffer, to: 32) }
         guard case .invalidArgument(let message)? = error else {
             Issue.record("expected invalidArgument, got \(String(describing: error))")

@@ -24,7 +24,7 @@ struct BufferArrayMmapTests {
         let count = 4 * MiB / 8
         let original = try BufferArray(allocator: allocator, count: count, repeating: 2.0)
         let obtained = original.backing.mapping?.obtainedPageSize
-        print("BufferArray over MmapAllocator(.huge2MiB, .anySmaller): obtained \(obtained)")
+        print("BufferArray over MmapAllocator(.huge2MiB, .anySmaller): obtained \(obtained.printed)")
         #expect(original.backing.backend == .mmap)
         #expect(original.backing.mapping?.requestedPageSize == .huge2MiB)
         #expect(original.withBuffer { $0.pageSizeReport().obtainedPageSize } == obtained, "the report must match smaps")
@@ -90,7 +90,7 @@ struct BufferArrayMmapTests {
             try #require(reservation.granted == 4, "the kernel granted \(reservation.granted) of 4 pages")
             let allocator = MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)
             let original = try BufferArray(allocator: allocator, count: MiB / 8, repeating: 1.0)
-            print("BufferArray over reserved 2 MiB pages: obtained \(original.backing.mapping?.obtainedPageSize)")
+            print("BufferArray over reserved 2 MiB pages: obtained \((original.backing.mapping?.obtainedPageSize).printed)")
             #expect(original.backing.mapping?.obtainedPageSize == .huge2MiB)
             var copy = original
             copy[0] = -1

@@ -33,8 +33,8 @@ struct FileMappingTests {
         let file = TemporaryFile(bytes: [])
         do {
             var mapped = try FileMapping.mapReadWrite(file.path, as: Int64.self, count: 512, createOrExtend: true)
-            #expect(mapped.count == 512)
-            for i in mapped.indices { mapped[i] = Int64(i) - 256 }
+            #expect(mapped.buffer.count == 512)
+            for i in mapped.buffer.indices { mapped.buffer[i] = Int64(i) - 256 }
             try mapped.flush()
             try mapped.flush(waiting: false)
         }
@@ -64,10 +64,20 @@ struct FileMappingTests {
         #expect(empty.isEmpty == true)
     }
 
-    @Test("flush on memory that is not a read-write file mapping is refused")
-    func flushRefused() throws {
-        let buffer = try SystemMemoryAllocator().allocate(UInt8.self, count: 10)
-        #expect(throws: MmapError.self) { try buffer.flush() }
+    // Flushing memory that is not a read-write file mapping no longer compiles: `flush(waiting:)`
+    // is a member of `FileMapping.ReadWriteBuffer` only (Tests/CompileFail/flush-needs-read-write-mapping.swift).
+    @Test("flush belongs to read-write file mappings: an empty one flushes nothing; writes reach the file once it ends")
+    func flushOnlyOnReadWriteMappings() throws {
+        let file = TemporaryFile(bytes: Array(repeating: 9, count: 4096))
+        let empty = try FileMapping.mapReadWrite(file.path, as: UInt8.self, count: 0)
+        #expect(empty.buffer.isEmpty && empty.buffer.backing.backend == .file)
+        try empty.flush()
+        var mapped = try FileMapping.mapReadWrite(file.path, as: UInt8.self)
+        try mapped.flush(waiting: false)
+        mapped.buffer[4095] = 1
+        #expect(mapped.buffer.backing.backend == .file && mapped.buffer.count == 4096)
+        _ = consume mapped
+        #expect(file.contents.last == 1)
     }
 
     @Test("a file mapping is unmapped when its buffer ends")

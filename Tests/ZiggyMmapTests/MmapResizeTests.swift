@@ -222,14 +222,14 @@ struct MmapResizeTests {
 
         let file = TemporaryFile(bytes: [UInt8](repeating: 3, count: 8192))
         var mapped = try FileMapping.mapReadWrite(file.path, as: UInt8.self)
-        let error = #expect(throws: MmapError.self) { try allocator.resize(&mapped, to: 16384) }
+        let error = #expect(throws: MmapError.self) { try allocator.resize(&mapped.buffer, to: 16384) }
         guard case .request(.invalidArgument(let message))? = error else {
             Issue.record("expected invalidArgument, got \(String(describing: error))")
             return
         }
         #expect(message.contains("file mapping") && message.contains(file.path))
-        #expect(mapped.count == 8192 && mapped[8191] == 3)
-        #expect(mapped.backing.backend == .file)
+        #expect(mapped.buffer.count == 8192 && mapped.buffer[8191] == 3)
+        #expect(mapped.buffer.backing.backend == .file)
     }
 
     @Test("a buffer of another mapping allocator or of malloc is moved into this one; both allocators' counters exact")

@@ -69,18 +69,21 @@ struct NumaHostTests {
         #expect(throws: MmapError.unknownNode(missing, available: topology.nodesWithMemory)) {
             _ = try NumaAllocator(policy: .preferred(missing))
         }
+        #expect(throws: MmapError.unknownNode(missing, available: topology.nodesWithAllowedCPUs)) {
+            try Team(perNode: 1, nodes: [missing]).run { _ in }
+        }
         #expect(throws: MmapError.unknownNode(missing, available: topology.nodeIDs)) {
-            try ThreadPinning.run(onNode: missing, threads: 1) { _ in }
+            _ = try ThreadPinning.pinCurrentThread(to: missing).node
         }
         let message = MmapError.unknownNode(7, available: [0, 1]).description
         #expect(message == "NUMA node 7 does not exist here (nodes with memory: 0-1)")
     }
 
-    @Test("pinned threads run only on their node's CPUs, and the caller's affinity is restored")
+    @Test("a node's team members and pinned threads run only on the node's CPUs, and the caller's affinity is restored")
     func pinning() throws {
         let node = try #require(topology.nodes.first { !$0.cpus.isEmpty })
         let seen = CPUSet()
-        try ThreadPinning.run(onNode: node.id, threads: 2) { _ in
+        try Team(perNode: 2, nodes: [node.id], oversubscribe: true).run { _ in
             for _ in 0..<1000 { seen.insert(ThreadPinning.currentCPU) }
         }
         #expect(Set(seen.values).isSubset(of: Set(node.cpus)))

@@ -146,11 +146,11 @@ struct NumaVMTests {
         #expect(rawPlan.bytesStillMapped == 0)
     }
 
-    @Test("pinned threads run only on the CPUs of their node")
+    @Test("a node's team members run only on the CPUs of their node")
     func pinnedThreads() throws {
         for node in topology.nodes where !node.cpus.isEmpty {
             let seen = CPUSet()
-            try ThreadPinning.run(onNode: node.id, threads: 2) { _ in
+            try Team(perNode: 2, nodes: [node.id], oversubscribe: true).run { _ in
                 for _ in 0..<200 { seen.insert(ThreadPinning.currentCPU) }
             }
             #expect(Set(seen.values).isSubset(of: Set(node.cpus)), "node \(node.id): ran on \(seen.values)")
@@ -166,7 +166,7 @@ struct NumaVMTests {
                 let placement = try buffer.placement()
                 #expect(placement.nodes == [node], "\(policy) \(pageSize): \(placement)")
                 #expect(placement.notPresent == 0)
-                if case .parallel = buffer.backing.mapping?.populate {} else { Issue.record("populate was \(buffer.backing.mapping?.populate)") }
+                if case .parallel = buffer.backing.mapping?.populate {} else { Issue.record("populate was \((buffer.backing.mapping?.populate).printed)") }
             }
         }
     }
@@ -177,7 +177,7 @@ struct NumaVMTests {
             let allocator = MmapAllocator(pageSize: .base)
             var buffer = try allocator.allocate(UInt8.self, count: 4 * MiB)
             let base = UInt(bitPattern: buffer.unsafeBaseAddress)
-            try ThreadPinning.run(onNode: node.id, threads: 1) { _ in
+            try Team(perNode: 1, nodes: [node.id]).run { _ in
                 let pointer = UnsafeMutableRawPointer(bitPattern: base)!
                 for offset in stride(from: 0, to: 4 * MiB, by: 4096) {
                     pointer.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self)
@@ -315,7 +315,7 @@ extension NumaVMTests {
             let seen = CPUSet()
             let allocator = MmapAllocator(pageSize: .base, populate: .parallel(threads: 8))
             _ = try allocator.allocate(UInt8.self, count: 8 * MiB).count
-            try ThreadPinning.run(onNode: id, threads: 2) { _ in seen.insert(ThreadPinning.currentCPU) }
+            try Team(perNode: 2, nodes: [id], oversubscribe: true).run { _ in seen.insert(ThreadPinning.currentCPU) }
             precondition(Set(seen.values).isSubset(of: Set(cpus)))
         }
     }
@@ -406,8 +406,8 @@ extension NumaVMTests {
         for i in 0..<count { x[i] = Double(i % 1000) - 500; y[i] = 0.5 }
         x[count - 1] = -9000
         x[count / 2] = 7000
-        let serialSum = x.span.sum()
-        let serialDot = x.span.dot(y.span)
+        let serialSum = x.sum()
+        let serialDot = x.dot(y)
         #expect(abs(team.sum(x) - serialSum) <= 1e-9 * Double(count))
         #expect(abs(try team.dot(x, y) - serialDot) <= 1e-9 * Double(count))
         #expect(team.minimum(x) == -9000)
@@ -442,7 +442,7 @@ extension NumaVMTests {
             let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
             #expect(try buffer.placement().nodes == [node])
             guard case .parallel(let used) = buffer.backing.mapping?.populate else {
-                Issue.record("populate was \(buffer.backing.mapping?.populate)")
+                Issue.record("populate was \((buffer.backing.mapping?.populate).printed)")
                 return
             }
             let allowedOnNode = topology.node(node)!.cpus.filter(topology.allowedCPUs.contains).count

@@ -443,11 +443,12 @@ enum StressHarness {
                 shared.fail("\(backend): backing \(backing) for \(byteCount) B aligned \(effectiveAlignment)")
             }
             if backend.isMmap {
-                tallies[backend.rawValue].obtainedPageSizes[backing.mapping?.obtainedPageSize, default: 0] += 1
+                // Memory without mapping details is on base pages.
+                let obtained = backing.mapping?.obtainedPageSize ?? .base
+                let fellBack = backing.mapping?.fallbackReason != nil
+                tallies[backend.rawValue].obtainedPageSizes[obtained, default: 0] += 1
                 let requestedSize: PageSize = backend == .mmapBase ? .base : backend == .mmapTHP ? .transparentHuge : .huge2MiB
-                if backing.mapping?.requestedPageSize != requestedSize
-                    || backing.mapping?.fallbackReason != nil != (backing.mapping?.obtainedPageSize != requestedSize)
-                {
+                if backing.mapping?.requestedPageSize != requestedSize || fellBack != (obtained != requestedSize) {
                     shared.fail("\(backend): backing \(backing) (asked \(requestedSize))")
                 }
             }

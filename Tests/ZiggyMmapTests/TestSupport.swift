@@ -8,6 +8,12 @@ let isRoot = geteuid() == 0
 let MiB = 1 << 20
 let GiB = 1 << 30
 
+extension Optional {
+    /// The value as a report prints it, or "nil" (mapping details, `backing.mapping?.…`, are nil
+    /// for memory that is not a mapping).
+    var printed: String { map { String(describing: $0) } ?? "nil" }
+}
+
 /// Anonymous and other mappings of this process, from `/proc/self/maps`.
 struct MapsSnapshot {
     let ranges: [(start: UInt, end: UInt, name: String)]

@@ -156,7 +156,7 @@ struct TrustDefectTests {
             let buffer = try allocator.allocate(UInt8.self, count: 1, alignment: 64 * MiB)
             let backing = buffer.backing
             print(
-                "6: .anySmaller, \(pool.available) pages free: obtained \(backing.mapping?.obtainedPageSize), reason: \(backing.mapping?.fallbackReason ?? "none")"
+                "6: .anySmaller, \(pool.available) pages free: obtained \((backing.mapping?.obtainedPageSize).printed), reason: \(backing.mapping?.fallbackReason ?? "none")"
             )
             #expect(backing.mapping?.obtainedPageSize == .huge2MiB, "fell back with reason: \(backing.mapping?.fallbackReason ?? "none")")
         }
@@ -275,37 +275,37 @@ struct TrustDefectTests {
             return (report.regions.reduce(0) { $0 + $1.residentBytes }, report.rangeResidentBytes ?? -1)
         }
         print(
-            "10: populate: true -> backing.mapping?.populate = \(reported); mapped (smaps Rss) \(rss) B of \(length) B; "
+            "10: populate: true -> backing.mapping?.populate = \(reported.printed); mapped (smaps Rss) \(rss) B of \(length) B; "
                 + "in page cache (mincore) \(cached) B")
-        if reported != .none {
+        if let reported, reported != .none {
             #expect(rss >= length, "reports \(reported) population but only \(rss) of \(length) B are mapped in")
         }
     }
 
     // MARK: 11. smaller API gaps
 
-    @Test("11: one rule for thread count 0 and negative: population and ThreadPinning agree", arguments: [0, -3])
+    @Test("11: one rule for thread count 0 and negative: population and a node's team agree", arguments: [0, -3])
     func threadCountRuleIsConsistent(threads: Int) {
         let pinningThrows: Bool
-        do throws(MmapError) { try ThreadPinning.run(onNode: 0, threads: threads) { _ in }; pinningThrows = false } catch {
+        do throws(MmapError) { try Team(perNode: threads, nodes: [0]).run { _ in }; pinningThrows = false } catch {
             pinningThrows = true
         }
         let populateOutcome: String
         let populateThrows: Bool
         do throws(MmapError) {
             let buffer = try MmapAllocator(pageSize: .base, populate: .parallel(threads: threads)).allocate(UInt8.self, count: MiB)
-            populateOutcome = "succeeded, backing.mapping?.populate = \(buffer.backing.mapping?.populate)"
+            populateOutcome = "succeeded, backing.mapping?.populate = \((buffer.backing.mapping?.populate).printed)"
             populateThrows = false
         } catch {
             populateOutcome = "threw \(error)"
             populateThrows = true
         }
         print(
-            "11: threads \(threads): ThreadPinning.run \(pinningThrows ? "throws" : "accepts"); .parallel(threads:) population \(populateOutcome)"
+            "11: threads \(threads): Team(perNode:nodes:) \(pinningThrows ? "throws" : "accepts"); .parallel(threads:) population \(populateOutcome)"
         )
         #expect(
             pinningThrows == populateThrows,
-            "ThreadPinning.run \(pinningThrows ? "throws" : "accepts") but population \(populateOutcome)")
+            "Team(perNode:nodes:) \(pinningThrows ? "throws" : "accepts") but population \(populateOutcome)")
     }
 
     @Test("11: .parallel(threads: Int.max) on an 8 MiB buffer runs at most as many threads as CPUs allowed")
@@ -344,7 +344,7 @@ enum TrustChild {
         case "fileOffsetReadWrite":
             return expectThrows("mapReadWrite(as: Double, count: 1, offset: Int.max - 7, createOrExtend: true)") {
                 try withTemporaryFile {
-                    try FileMapping.mapReadWrite($0, as: Double.self, count: 1, offset: Int.max - 7, createOrExtend: true).count
+                    try FileMapping.mapReadWrite($0, as: Double.self, count: 1, offset: Int.max - 7, createOrExtend: true).buffer.count
                 }
             }
         case "reservationIntMax":
@@ -375,8 +375,8 @@ enum TrustChild {
             let pin = expectUnknownNode("ThreadPinning.pinCurrentThread(to: -1)") {
                 _ = try ThreadPinning.pinCurrentThread(to: -1).node
             }
-            let run = expectUnknownNode("ThreadPinning.run(onNode: -1, threads: 1)") {
-                try ThreadPinning.run(onNode: -1, threads: 1) { _ in }
+            let run = expectUnknownNode("Team(perNode: 1, nodes: [-1])") {
+                try Team(perNode: 1, nodes: [-1]).run { _ in }
             }
             let with = expectUnknownNode("ThreadPinning.withCurrentThread(pinnedTo: -1)") {
                 _ = try ThreadPinning.withCurrentThread(pinnedTo: -1) { 0 }
@@ -611,7 +611,7 @@ enum TrustChild {
     // MARK: 11
 
     static func parallelIntMax() -> Bool {
-        let allowed = (try? ThreadPinning.currentAffinity())?.count ?? 0
+        let allowed = NumaTopology.current().allowedCPUs.count
         final class Sampling: Sendable {
             let peak = Atomic<Int>(0)
             let stop = Atomic<Bool>(false)
@@ -628,7 +628,7 @@ enum TrustChild {
         sampling.stop.store(true, ordering: .releasing)
         sampler.join()
         say(
-            "CPUs allowed: \(allowed); .parallel(threads: Int.max) on 8 MiB: backing.mapping?.populate = \(buffer.backing.mapping?.populate); "
+            "CPUs allowed: \(allowed); .parallel(threads: Int.max) on 8 MiB: backing.mapping?.populate = \((buffer.backing.mapping?.populate).printed); "
                 + "peak threads seen in /proc/self/task \(sampling.peak.load(ordering: .relaxed)) (before: \(baseline), incl. the sampler)"
         )
         if case .parallel(let threads) = buffer.backing.mapping?.populate { return threads <= allowed }

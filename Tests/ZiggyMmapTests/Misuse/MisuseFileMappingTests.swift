@@ -116,14 +116,15 @@ func checkFile(
     var thrown: MmapError?
     do throws(MmapError) {
         if writable {
-            let buffer = try FileMapping.mapReadWrite(path, as: UInt8.self)
+            let mapped = try FileMapping.mapReadWrite(path, as: UInt8.self)
             guard case .maps(let bytes) = expected else {
                 Issue.record(
-                    "\(label): mapped \(buffer.count) B (\(buffer.backing)), expected \(expected)", sourceLocation: sourceLocation)
+                    "\(label): mapped \(mapped.buffer.count) B (\(mapped.buffer.backing)), expected \(expected)",
+                    sourceLocation: sourceLocation)
                 return nil
             }
             #expect(
-                buffer.count == bytes && buffer.backing.backend == .file, "\(label): \(buffer.backing)",
+                mapped.buffer.count == bytes && mapped.buffer.backing.backend == .file, "\(label): \(mapped.buffer.backing)",
                 sourceLocation: sourceLocation)
         } else {
             let buffer = try FileMapping.mapReadOnly(path, as: UInt8.self)
@@ -335,7 +336,7 @@ extension MisuseSuite {
                 case (.elements(let n), .success(let (count, backing))):
                     #expect(count == n, "\(label): \(count) elements")
                     #expect(
-                        backing.backend == .file && backing.mapping?.populate == (populate ? .kernel : .none),
+                        backing.backend == .file && backing.mapping?.populate == (populate ? .kernel : PopulateMode.none),
                         "\(label): \(backing)")
                 case (.tooShort(let required), .failure(let error)):
                     #expect(error == .fileTooShort(path: path, fileSize: size, required: required), "\(label): \(error)")
@@ -386,7 +387,7 @@ extension MisuseSuite {
                     == .request(.nonTrivialElement("NotTrivialWeak")))
             #expect(
                 thrownError("RW struct") { () throws(MmapError) in
-                    _ = try FileMapping.mapReadWrite(missing, as: NotTrivialStruct.self, count: 4, createOrExtend: true).count
+                    _ = try FileMapping.mapReadWrite(missing, as: NotTrivialStruct.self, count: 4, createOrExtend: true).buffer.count
                 } == .request(.nonTrivialElement("NotTrivialStruct")))
             #expect(fileSize(missing) == nil, "a rejected request created the file")
         }
@@ -400,8 +401,8 @@ extension MisuseSuite {
             do {
                 var grown = try FileMapping.mapReadWrite(
                     zoo.regular, as: UInt8.self, count: 4096, offset: size + 1, createOrExtend: true)
-                #expect(grown.count == 4096 && grown.toArray().allSatisfy { $0 == 0 })
-                grown[4095] = 9
+                #expect(grown.buffer.count == 4096 && grown.buffer.toArray().allSatisfy { $0 == 0 })
+                grown.buffer[4095] = 9
                 try grown.flush()
                 try grown.flush(waiting: false)
                 Hostile.tried(.flush, "read-write file mapping, waiting true and false")
@@ -410,7 +411,7 @@ extension MisuseSuite {
             // Without createOrExtend, too short is fileTooShort and the file is untouched.
             Hostile.tried(.mapReadWrite, "count past the end without createOrExtend")
             let tooShort = thrownError("RW too short") { () throws(MmapError) in
-                _ = try FileMapping.mapReadWrite(zoo.empty, as: UInt8.self, count: 1).count
+                _ = try FileMapping.mapReadWrite(zoo.empty, as: UInt8.self, count: 1).buffer.count
             }
             #expect(tooShort == .fileTooShort(path: zoo.empty, fileSize: 0, required: 1))
             #expect(fileSize(zoo.empty) == 0)
@@ -426,7 +427,7 @@ extension MisuseSuite {
                     thrownError("RW \(count) \(offset)") { () throws(MmapError) in
                         _ = try FileMapping.mapReadWrite(
                             missing, as: UInt8.self, count: count, offset: offset, createOrExtend: true
-                        ).count
+                        ).buffer.count
                     } == want)
                 #expect(fileSize(missing) == nil, "count \(count), offset \(offset): a rejected request created \(missing)")
             }
@@ -434,7 +435,7 @@ extension MisuseSuite {
             Hostile.tried(.mapReadWrite, "createOrExtend of a missing file, count nil")
             do {
                 let created = try FileMapping.mapReadWrite(missing, as: UInt64.self, createOrExtend: true)
-                #expect(created.count == 0 && created.backing.backend == .file)
+                #expect(created.buffer.count == 0 && created.buffer.backing.backend == .file)
                 try created.flush()
             }
             #expect(fileSize(missing) == 0)
@@ -443,7 +444,7 @@ extension MisuseSuite {
             // the file must still not be created.
             Hostile.tried(.mapReadWrite, "createOrExtend of a missing file, count 8, offset Int.max - 7 (overflow)")
             let overflow = thrownError("RW overflow") { () throws(MmapError) in
-                _ = try FileMapping.mapReadWrite(missing, as: UInt8.self, count: 8, offset: Int.max - 7, createOrExtend: true).count
+                _ = try FileMapping.mapReadWrite(missing, as: UInt8.self, count: 8, offset: Int.max - 7, createOrExtend: true).buffer.count
             }
             #expect(overflow == .invalidArgument("file offset \(Int.max - 7) + 8 B overflows; map a smaller range"))
             #expect(fileSize(missing) == nil, "a rejected request created \(missing)")
@@ -461,7 +462,7 @@ extension MisuseSuite {
                     let error = thrownError(label) { () throws(MmapError) in
                         _ = try FileMapping.mapReadWrite(
                             path, as: UInt8.self, count: AllocationRequest.addressSpaceLimit - 1, createOrExtend: true
-                        ).count
+                        ).buffer.count
                     }
                     guard case .kernel(let call, let errno, _)? = error else {
                         Issue.record("\(label): \(String(describing: error))"); continue
@@ -506,7 +507,7 @@ extension MisuseSuite {
             } catch {}
             let created = zoo.directory + "/new"
             do throws(MmapError) {
-                _ = try FileMapping.mapReadWrite(created + "\u{0}", as: UInt8.self, count: 1, createOrExtend: true).count
+                _ = try FileMapping.mapReadWrite(created + "\u{0}", as: UInt8.self, count: 1, createOrExtend: true).buffer.count
             } catch {}
             #expect(fileSize(created) == nil, "createOrExtend created \(created) for a path with a NUL")
         }
@@ -525,16 +526,16 @@ extension MisuseSuite {
                 Hostile.tried(.mapReadOnly, "file truncated \(label) after mapping (populate \(populate))")
                 try #require(truncate(path, off_t(length)) == 0)
                 // Touching a page past the new end would raise SIGBUS (documented); these do not touch.
-                #expect(readWrite.count == 5 * 4096 + 100 && readOnly.count == 5 * 4096 + 100)
-                #expect(readWrite.backing.backend == .file && readOnly.backing.backend == .file)
-                _ = readWrite.pageSizeReport().description
+                #expect(readWrite.buffer.count == 5 * 4096 + 100 && readOnly.count == 5 * 4096 + 100)
+                #expect(readWrite.buffer.backing.backend == .file && readOnly.backing.backend == .file)
+                _ = readWrite.buffer.pageSizeReport().description
                 _ = readOnly.pageSizeReport().description
                 Hostile.tried(.placement, "truncated file mapping")
-                _ = try readWrite.placement().description
+                _ = try readWrite.buffer.placement().description
                 _ = try readOnly.placement(maximumSamples: 2).description
                 Hostile.tried(.adviseElements, "truncated file mapping, dontNeed")
                 Hostile.tried(.readOnlyAdvise, "truncated file mapping, willNeed / dontNeed, default and explicit ranges")
-                try readWrite.advise(.dontNeed, elements: 4096..<(5 * 4096))
+                try readWrite.buffer.advise(.dontNeed, elements: 4096..<(5 * 4096))
                 try readOnly.advise(.willNeed)
                 try readOnly.advise(.dontNeed, elements: 0..<readOnly.count)
                 Hostile.tried(.flush, "truncated file mapping")
@@ -544,7 +545,7 @@ extension MisuseSuite {
             unlink(path)
             let before = MapsSnapshot.take()
             #expect(before.ranges.contains { $0.name.hasPrefix(path) }, "the mappings should still be there")
-            _ = readWrite.count
+            _ = readWrite.buffer.count
             _ = readOnly.count
             _ = consume readWrite
             _ = consume readOnly

@@ -156,8 +156,10 @@ extension MisuseSuite {
                 do throws(MmapError) {
                     let buffer = try allocator.allocate(UInt8.self, count: bytes)
                     #expect(fallback != .strict, "\(label): strict succeeded: \(buffer.backing)")
-                    #expect(buffer.backing.mapping?.fallbackReason != nil && buffer.backing.mapping?.obtainedPageSize != .huge2MiB, "\(buffer.backing)")
-                    #expect((buffer.backing.mapping?.fallbackReason ?? "").contains("free on node 0"), "\(buffer.backing)")
+                    let mapping = buffer.backing.mapping
+                    #expect(mapping?.fallbackReason != nil && mapping?.obtainedPageSize != .huge2MiB, "\(buffer.backing)")
+                    let reason = mapping?.fallbackReason ?? ""
+                    #expect(reason.contains("free on node 0"), "\(buffer.backing)")
                     #expect(log.all.count == 1 && allocator.mmapStatistics.fallbacks == 1)
                 } catch {
                     #expect(fallback == .strict, "\(label): \(error)")
@@ -177,21 +179,24 @@ extension MisuseSuite {
 
         // MARK: ThreadPinning
 
+        // Work on a node from several threads is a team's: `Team(perNode:nodes:)` took over from
+        // ThreadPinning.run(onNode:threads:_:), with the same rules for nodes and thread counts.
         @Test(
-            "ThreadPinning: unknown and negative nodes are unknownNode, thread counts outside 1...1024 invalidArgument; affinity unchanged"
+            "ThreadPinning and Team(perNode:nodes:): unknown and negative nodes are unknownNode, member counts outside 1...1024 invalidArgument; affinity unchanged"
         )
         func pinningArguments() throws {
             let affinity = try ThreadPinning.currentAffinity()
             let nodeIDs = Host.topology.nodeIDs
+            let nodesWithCPUs = Host.topology.nodesWithAllowedCPUs
             for node in hostileNodes {
-                Hostile.tried(.pinningRun, "run(onNode: \(node), threads: 1)")
+                Hostile.tried(.teamInitPerNode, "Team(perNode: 1, nodes: [\(node)])")
                 Hostile.tried(.pinCurrentThread, "pinCurrentThread(to: \(node))")
                 Hostile.tried(.withCurrentThread, "withCurrentThread(pinnedTo: \(node))")
                 let ran = Counter()
                 #expect(
-                    thrownError("run(onNode: \(node))") { () throws(MmapError) in
-                        try ThreadPinning.run(onNode: node, threads: 1) { _ in ran.add() }
-                    } == .unknownNode(node, available: nodeIDs))
+                    thrownError("Team(perNode: 1, nodes: [\(node)])") { () throws(MmapError) in
+                        try Team(perNode: 1, nodes: [node]).run { _ in ran.add() }
+                    } == .unknownNode(node, available: nodesWithCPUs))
                 #expect(ran.value == 0, "the body ran for an unknown node")
                 #expect(
                     thrownError("pinCurrentThread(to: \(node))") { () throws(MmapError) in
@@ -204,39 +209,49 @@ extension MisuseSuite {
                     } == .unknownNode(node, available: nodeIDs))
                 #expect(!bodyRan)
             }
+            // oversubscribe: true leaves the library's own bounds, 1...maximumThreads members.
             for threads in [0, -1, Int.min, Int.max, Int.max - 1, ThreadPinning.maximumThreads + 1] {
-                Hostile.tried(.pinningRun, "run(onNode: 0, threads: \(threads))")
+                let label = "Team(perNode: \(threads), nodes: [0], oversubscribe: true)"
+                Hostile.tried(.teamInitPerNode, label)
+                let ran = Counter()
+                let reason =
+                    threads < 1 ? "a member count must be at least 1" : "is more than \(ThreadPinning.maximumThreads) members"
                 #expect(
-                    thrownError("run(threads: \(threads))") { () throws(MmapError) in
-                        try ThreadPinning.run(onNode: 0, threads: threads) { _ in }
+                    thrownError(label) { () throws(MmapError) in
+                        try Team(perNode: threads, nodes: [0], oversubscribe: true).run { _ in ran.add() }
                     }
                         == .invalidArgument(
-                            "ThreadPinning.run: thread count \(threads) must be between 1 and \(ThreadPinning.maximumThreads)"))
+                            "Team: \(threads) members on node 0\(threads < 1 ? ": " : " ")\(reason)"))
+                #expect(ran.value == 0, "\(label): the body ran")
             }
-            // Both faults at once: the thread count is reported.
-            Hostile.tried(.pinningRun, "run(onNode: -1, threads: 0)")
+            // Both faults at once: one typed error, the node's (it is checked first).
+            Hostile.tried(.teamInitPerNode, "Team(perNode: 0, nodes: [-1])")
             #expect(
-                thrownError("run(-1, 0)") { () throws(MmapError) in try ThreadPinning.run(onNode: -1, threads: 0) { _ in } }
-                    == .invalidArgument("ThreadPinning.run: thread count 0 must be between 1 and \(ThreadPinning.maximumThreads)"))
+                thrownError("Team(perNode: 0, nodes: [-1])") { () throws(MmapError) in _ = try Team(perNode: 0, nodes: [-1]) }
+                    == .unknownNode(-1, available: nodesWithCPUs))
             #expect(try ThreadPinning.currentAffinity() == affinity, "a failed pinning changed this thread's affinity")
         }
 
         @Test(
-            "ThreadPinning at the edges: 1 and maximumThreads run every index exactly once; a throwing body restores the affinity")
+            "Team(perNode:nodes: [0]) at the edges: 1 and maximumThreads members run exactly once each on node 0's CPUs; a throwing body restores the affinity"
+        )
         func pinningEdges() throws {
             let affinity = try ThreadPinning.currentAffinity()
             let node0 = Host.topology.node(0)?.cpus ?? []
             for threads in [1, 2, Host.underThreadSanitizer ? 64 : ThreadPinning.maximumThreads] {
-                Hostile.tried(.pinningRun, "run(onNode: 0, threads: \(threads))")
+                Hostile.tried(.teamInitPerNode, "Team(perNode: \(threads), nodes: [0], oversubscribe: true)")
                 let seen = Collector()
                 let outside = Counter()
-                try ThreadPinning.run(onNode: 0, threads: threads) { index in
-                    seen.append(index)
+                let team = try Team(perNode: threads, nodes: [0], oversubscribe: true)
+                team.run { member in
+                    seen.append(member.index)
                     if let cpus = try? ThreadPinning.currentAffinity(), !Set(cpus).isSubset(of: Set(node0)) { outside.add() }
+                    if !node0.contains(member.cpu) { outside.add() }
                 }
                 #expect(seen.values.sorted() == Array(0..<threads), "\(threads) threads")
                 #expect(outside.value == 0, "threads ran outside node 0's CPUs")
             }
+            #expect(try ThreadPinning.currentAffinity() == affinity, "the teams' ends did not restore the affinity")
             struct Escape: Error {}
             Hostile.tried(.withCurrentThread, "withCurrentThread(pinnedTo: 0) with a throwing body")
             let thrown = thrownError("throwing body") { () throws(MmapError) in

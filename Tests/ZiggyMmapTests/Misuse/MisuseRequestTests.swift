@@ -332,8 +332,10 @@ func runRequestMatrix<A: UnmanagedMemoryAllocator & MisuseInspectable & ~Copyabl
                 #expect(facts.backing.isOwning, "\(label): a non-empty buffer must own its memory: \(facts)")
                 #expect(facts.backing.alignment >= alignment, "\(label): backing reports less alignment than asked: \(facts)")
                 #expect(facts.backing.reservedByteCount >= facts.byteCount, "\(label): reserves less than its size: \(facts)")
-                if let page = kind.pageSizes.first, page != .transparentHuge || facts.backing.mapping?.obtainedPageSize == page {
-                    let bytes = facts.backing.mapping?.obtainedPageSize.byteCount
+                // Memory without mapping details is on base pages.
+                let obtained = facts.backing.mapping?.obtainedPageSize ?? .base
+                if let page = kind.pageSizes.first, page != .transparentHuge || obtained == page {
+                    let bytes = obtained.byteCount
                     #expect(
                         facts.backing.reservedByteCount == (facts.byteCount + bytes - 1) / bytes * bytes,
                         "\(label): a mapping reserves whole pages of what it obtained: \(facts)")
@@ -548,13 +550,62 @@ extension MisuseSuite {
             }
         }
 
-        @Test("allocateBytes (deprecated byte primitive) answers hostile but valid requests like allocate")
-        func allocateBytes() throws {
+        @Test("ScopedAllocator's direct typed calls answer every hostile count and alignment as the protocol's do")
+        func scopedDirectCalls() throws {
+            // The protocol's path, reached through a generic function (the concrete overloads are
+            // what a call on the arena itself picks).
+            func generic<A: UnmanagedMemoryAllocator & ~Copyable>(
+                _ allocator: borrowing A, count: Int, alignment: Int?
+            ) -> Result<Int, A.Failure> {
+                do throws(A.Failure) {
+                    if let alignment {
+                        return .success(try allocator.allocate(UInt32.self, count: count, alignment: alignment).count)
+                    }
+                    return .success(try allocator.allocate(UInt32.self, count: count).count)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let counts =
+                integerBoundaries + [4, 4097, AllocationRequest.addressSpaceLimit / 4, AllocationRequest.addressSpaceLimit / 4 + 1]
+            for count in counts {
+                for alignment in [nil, 0, 1, 3, 4, 64, 4096, 1 << 30, 1 << 31, -8] as [Int?] {
+                    let label = "arena.allocate(UInt32.self, count: \(count)\(alignment.map { ", alignment: \($0)" } ?? ""))"
+                    Hostile.tried(alignment == nil ? .scopedAllocate : .scopedAllocateAligned, label)
+                    // A fresh arena per case: what one case reserved does not change the next one's answer.
+                    let arena = ScopedAllocator()
+                    let direct: Result<Int, AllocationError>
+                    do throws(AllocationError) {
+                        if let alignment {
+                            direct = .success(try arena.allocate(UInt32.self, count: count, alignment: alignment).count)
+                        } else {
+                            direct = .success(try arena.allocate(UInt32.self, count: count).count)
+                        }
+                    } catch {
+                        direct = .failure(error)
+                    }
+                    let viaProtocol = generic(arena, count: count, alignment: alignment)
+                    switch (direct, viaProtocol) {
+                    case (.success(let a), .success(let b)): #expect(a == b && a == count, "\(label)")
+                    case (.failure(let a), .failure(let b)): #expect(a == b, "\(label): direct \(a), protocol \(b)")
+                    default: Issue.record("\(label): direct \(direct), protocol \(viaProtocol)")
+                    }
+                    #expect(arena.statistics.liveAllocations == 0, "\(label)")
+                }
+            }
+        }
+
+        // The byte requests the removed allocateBytes(_:) took: the typed allocate of UInt8 with an
+        // alignment answers them (what its callers now write).
+        @Test("allocate(UInt8.self, count:alignment:) answers hostile but valid byte requests (the removed allocateBytes')")
+        func byteRequests() throws {
             let allocator = SystemMemoryAllocator()
             for (bytes, alignment) in [(0, 16), (0, GiB), (1, 1), (4097, 4096), (3, 2 * MiB)] {
-                Hostile.tried(.allocateBytes, "system: AllocationRequest(byteCount: \(bytes), alignment: \(alignment))")
+                Hostile.tried(.systemAllocateAligned, "system: UInt8 × \(bytes), alignment: \(alignment)")
+                Hostile.tried(.requestInitBytes, "AllocationRequest(byteCount: \(bytes), alignment: \(alignment))")
                 let request = try AllocationRequest(byteCount: bytes, alignment: alignment, site: CallSite())
-                let buffer = try deprecatedAllocateBytes(allocator, request)
+                #expect(request.byteCount == bytes && request.alignment == alignment)
+                let buffer = try allocator.allocate(UInt8.self, count: request.byteCount, alignment: request.alignment)
                 #expect(buffer.count == bytes)
                 #expect(Int(bitPattern: unsafe buffer.unsafeBaseAddress) % alignment == 0)
                 #expect(allocator.statistics.liveAllocations == (bytes > 0 ? 1 : 0))

@@ -73,14 +73,14 @@ extension MisuseSuite {
                 let process = ProcessState.take()
                 // Any allocator refuses: the file mapping's owner says why.
                 let error = thrownError("file mapping to \(count)") { () throws(AllocationError) in
-                    try SystemMemoryAllocator().resize(&mapped, to: count)
+                    try SystemMemoryAllocator().resize(&mapped.buffer, to: count)
                 }
                 guard case .invalidArgument(let message)? = error else {
                     Issue.record("file mapping to \(count): \(String(describing: error))")
                     continue
                 }
                 #expect(message.contains(file.path))
-                #expect(mapped.count == 5000 && mapped.backing.backend == .file)
+                #expect(mapped.buffer.count == 5000 && mapped.buffer.backing.backend == .file)
                 process.expectNothingLeft(lengths: [count, 1 << 20], "file mapping to \(count)")
             }
             #expect(file.contents == [UInt8](repeating: 4, count: 5000))

@@ -30,11 +30,23 @@ final class MisuseLog: Sendable {
     }
 }
 
-/// A text sink that keeps everything written to it.
+/// A `Ctx` write function that keeps every piece of text written to it.
 final class CapturedText: Sendable {
     let pieces = Mutex<[String]>([])
-    var sink: TextSink { TextSink { text in self.pieces.withLock { $0.append(text) } } }
+    var write: @Sendable (String) -> Void { { text in self.pieces.withLock { $0.append(text) } } }
     var all: [String] { pieces.withLock { $0 } }
+}
+
+/// A `Ctx` readLine function answering `lines` one per call, then nil for ever.
+func readingLines(_ lines: [String]) -> @Sendable () -> String? {
+    let cursor = Mutex((lines: lines, index: 0))
+    return {
+        cursor.withLock { state in
+            guard state.index < state.lines.count else { return nil }
+            defer { state.index += 1 }
+            return state.lines[state.index]
+        }
+    }
 }
 
 extension MisuseSuite {
@@ -280,10 +292,10 @@ extension MisuseSuite {
 
         @Test("Ctx over every allocator: hostile counts through it are the allocator's exact errors; nothing is adopted on failure")
         func contextAllocations() throws {
-            Hostile.tried(.ctxInit, "system, scoped, debug(mmap), mmap, numa allocators; custom sink and source")
+            Hostile.tried(.ctxInit, "system, scoped, debug(mmap), mmap, numa allocators; custom write and readLine")
             let output = CapturedText()
-            try Self.contextChecks(Ctx(allocator: SystemMemoryAllocator(), output: output.sink, input: .lines([])))
-            try Self.contextChecks(Ctx(allocator: ScopedAllocator(), output: output.sink))
+            try Self.contextChecks(Ctx(allocator: SystemMemoryAllocator(), write: output.write, readLine: readingLines([])))
+            try Self.contextChecks(Ctx(allocator: ScopedAllocator(), write: output.write))
             try Self.contextChecks(Ctx(allocator: DebugMemoryAllocator("ctx", wrapping: MmapAllocator())))
             try Self.contextChecks(Ctx(allocator: MmapAllocator()))
             try Self.contextChecks(Ctx(allocator: try NumaAllocator(policy: .local)))
@@ -344,34 +356,38 @@ extension MisuseSuite {
             #expect(context.allocator.misuseState.live == before.live, "the scope did not free what it adopted")
         }
 
-        @Test("Ctx.allocate(deferringTo: &scope) (deprecated inout form) fails and succeeds like the borrowed form")
-        func contextInoutScope() throws {
+        // The removed inout form (`deferringTo: &scope`): its callers now pass the scope borrowed,
+        // and get the same failures and adoptions.
+        @Test("Ctx.allocate(deferringTo: scope), what the removed inout form's callers write, fails and succeeds alike")
+        func contextBorrowedScope() throws {
             let context = Ctx(allocator: SystemMemoryAllocator())
-            var scope = DeferScope()
-            Hostile.tried(.ctxAllocateDeferringInout, "count -1 and count 2")
+            let scope = DeferScope()
+            Hostile.tried(.ctxAllocateDeferring, "a local scope: count -1 and count 2")
             #expect(
-                thrownError("inout -1") { () throws(AllocationError) in _ = try deprecatedInoutAllocate(context, -1, &scope) }
+                thrownError("borrowed scope -1") { () throws(AllocationError) in
+                    _ = try context.allocate(UInt64.self, count: -1, deferringTo: scope)
+                }
                     == .negativeCount(-1, element: "UInt64"))
             #expect(scope.pendingCount == 0)
-            _ = try deprecatedInoutAllocate(context, 2, &scope)
+            _ = try context.allocate(UInt64.self, count: 2, deferringTo: scope)
             #expect(scope.pendingCount == 1 && context.allocator.statistics.liveAllocations == 1)
             _ = consume scope
             #expect(context.allocator.statistics.liveAllocations == 0)
         }
 
-        @Test("Ctx text: empty, NUL-containing and multi-line text passes through custom sinks and sources exactly")
+        @Test("Ctx text: empty, NUL-containing and multi-line text passes through custom write and readLine closures exactly")
         func contextText() {
             let output = CapturedText()
             let lines = ["", "\u{0}", "a\u{0}b", "x\ny", String(repeating: "z", count: 100_000)]
-            Hostile.tried(.sourceLines, "lines(\(lines.count) lines including empty, NUL and newline)")
-            Hostile.tried(.sinkInit, "a capturing closure")
-            Hostile.tried(.sourceInit, "a closure that is always at the end")
-            let context = Ctx(allocator: SystemMemoryAllocator(), output: output.sink, input: .lines(lines))
+            Hostile.tried(.ctxInit, "readLine answering \(lines.count) lines including empty, NUL and newline")
+            Hostile.tried(.ctxInit, "write: a capturing closure")
+            Hostile.tried(.ctxInit, "readLine: a closure that is always at the end")
+            let context = Ctx(allocator: SystemMemoryAllocator(), write: output.write, readLine: readingLines(lines))
             for line in lines { #expect(context.readLine() == line) }
             #expect(context.readLine() == nil && context.readLine() == nil)
-            let ended = Ctx(allocator: SystemMemoryAllocator(), input: TextSource { nil })
+            let ended = Ctx(allocator: SystemMemoryAllocator(), readLine: { nil })
             #expect(ended.readLine() == nil)
-            #expect(Ctx(allocator: SystemMemoryAllocator(), input: .lines([])).readLine() == nil)
+            #expect(Ctx(allocator: SystemMemoryAllocator(), readLine: readingLines([])).readLine() == nil)
             for (text, terminator) in [("", ""), ("", "\n"), ("a\u{0}b", "\u{0}"), ("x\ny", "\r\n")] {
                 Hostile.tried(.ctxPrint, "\(text.debugDescription), terminator \(terminator.debugDescription)")
                 context.print(text, terminator: terminator)
@@ -381,14 +397,14 @@ extension MisuseSuite {
             #expect(output.all == ["", "\n", "a\u{0}b\u{0}", "x\ny\r\n", "a\u{0}b\n"])
         }
 
-        @Test("TextSink.standardOutput writes text with an embedded NUL completely (exit test, stdout into a pipe)")
+        @Test("Ctx's default write (standard output) writes text with an embedded NUL completely (exit test, stdout into a pipe)")
         func standardOutputNul() async {
             Hostile.tried(.ctxPrint, "\"a\\0b|\" to standard output")
             await #expect(processExitsWith: .success) {
                 var ends: [Int32] = [0, 0]
                 guard pipe(&ends) == 0 else { exit(2) }
                 dup2(ends[1], STDOUT_FILENO)
-                Ctx(allocator: SystemMemoryAllocator(), output: .standardOutput).print("a\u{0}b|", terminator: "")
+                Ctx(allocator: SystemMemoryAllocator()).print("a\u{0}b|", terminator: "")
                 close(STDOUT_FILENO)
                 close(ends[1])
                 var bytes = [UInt8](repeating: 0, count: 16)
@@ -429,45 +445,4 @@ extension MisuseSuite {
             #expect(storage.allSatisfy { $0 == 9 }, "a wrapped buffer's memory was touched when the scope ended")
         }
     }
-}
-
-/// The deprecated forms, reached through a protocol so that exercising them adds no warning (a
-/// deprecated witness of a requirement that is not deprecated is not reported at its call sites).
-protocol DeprecatedForms {
-    func inoutAllocate(
-        _ context: Ctx<SystemMemoryAllocator>, _ count: Int, _ scope: inout DeferScope
-    ) throws(AllocationError) -> UnsafeMutableBufferPointer<UInt64>
-    func allocateBytes(
-        _ allocator: SystemMemoryAllocator, _ request: AllocationRequest
-    ) throws(AllocationError) -> UnmanagedBuffer<UInt8>
-}
-
-struct Deprecated: DeprecatedForms {
-    @available(*, deprecated)
-    func inoutAllocate(
-        _ context: Ctx<SystemMemoryAllocator>, _ count: Int, _ scope: inout DeferScope
-    ) throws(AllocationError) -> UnsafeMutableBufferPointer<UInt64> {
-        try context.allocate(UInt64.self, count: count, deferringTo: &scope)
-    }
-
-    @available(*, deprecated)
-    func allocateBytes(
-        _ allocator: SystemMemoryAllocator, _ request: AllocationRequest
-    ) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
-        try allocator.allocateBytes(request)
-    }
-}
-
-func deprecatedInoutAllocate(
-    _ context: Ctx<SystemMemoryAllocator>, _ count: Int, _ scope: inout DeferScope
-) throws(AllocationError) -> UnsafeMutableBufferPointer<UInt64> {
-    let forms: any DeprecatedForms = Deprecated()
-    return try forms.inoutAllocate(context, count, &scope)
-}
-
-func deprecatedAllocateBytes(
-    _ allocator: SystemMemoryAllocator, _ request: AllocationRequest
-) throws(AllocationError) -> UnmanagedBuffer<UInt8> {
-    let forms: any DeprecatedForms = Deprecated()
-    return try forms.allocateBytes(allocator, request)
 }

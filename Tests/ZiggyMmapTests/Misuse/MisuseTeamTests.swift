@@ -76,8 +76,8 @@ extension MisuseSuite {
                     guard case .request? = error else { Issue.record("\(label): \(String(describing: error))"); continue }
                 }
                 for nodes in hostileNodeSets where expectedPolicyError(.bind(nodes)) != nil {
+                    // NumaAllocator(blockedFor:) is internal (team.allocate is its only public path, below).
                     let label = "NumaAllocator(blockedFor: team, memoryNodes: \(nodes))"
-                    Hostile.tried(.numaInitBlocked, label)
                     let error = thrownError(label) { () throws(MmapError) in
                         _ = try NumaAllocator(blockedFor: team, memoryNodes: nodes)
                     }
