@@ -2,6 +2,7 @@ import ComplexModule
 import Testing
 import ZiggyFoundation
 import ZiggyMmap
+import ZiggySupport  // Complex: TrivialElement without the Numerics trait
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
