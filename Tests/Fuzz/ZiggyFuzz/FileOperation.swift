@@ -248,7 +248,10 @@ enum FileOperation {
             backing.backend == .file && backing.mapping?.filePath == path,
             "a file mapping reports \(backing)")
         guard byteCount > 0, let base else { return }
-        Harness.require(backing.mapping?.populate == (populate ? .kernel : .none), "populate \(populate) reports \(backing.mapping?.populate)")
+        let reported = backing.mapping?.populate
+        Harness.require(
+            reported == (populate ? .kernel : PopulateMode.none),
+            "populate \(populate) reports \(reported.map { "\($0)" } ?? "no mapping details")")
         Harness.require(backing.reservedByteCount >= byteCount, "reserves \(backing.reservedByteCount) B for \(byteCount) B")
         // The bytes are the file's (the data pattern, zeros where the file grew).
         for index in [0, 1, byteCount / 2, byteCount - 2, byteCount - 1] where index >= 0 && index < byteCount {
