@@ -1,6 +1,6 @@
 import Testing
-import ZiggyMmap
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyMmap
 
 /// The walk Docs/Architecture.md describes: one mmap buffer's life — allocate, first use, free —
 /// and nothing else. `Tests/Architecture/count-walk-files` runs this test alone under code coverage

@@ -1,7 +1,7 @@
 import Glibc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyMmap
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // (d) FileMapping's count and offset arithmetic: offsets near Int.max, negative or unaligned,
 // counts near Int.max / stride, files that are empty, short, growing or not regular at all. Every

@@ -122,7 +122,9 @@ check("placement: each rank's 2 MiB buffer is on its own node (numa_maps read in
         print(RankPlacement.table(rows))
         if rows.map(\.rank) != Array(0..<job.size) { return "gathered rows for ranks \(rows.map(\.rank))" }
     }
-    if buffer.backing.mapping?.obtainedPageSize != .huge2MiB { return "obtained \(buffer.backing.mapping?.obtainedPageSize ?? .base)" }
+    if buffer.backing.mapping?.obtainedPageSize != .huge2MiB {
+        return "obtained \(buffer.backing.mapping?.obtainedPageSize ?? .base)"
+    }
     guard let maps = numaMapsNodes(buffer.unsafeBaseAddress) else { return "no numa_maps line for the buffer" }
     if maps != [job.node: 4] { return "numa_maps N counts \(maps), expected node \(job.node) × 4" }
     return nil

@@ -97,7 +97,9 @@ extension MPIJob {
         let backing = buffer.backing
         return RankPlacement(
             rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(binding.cpus),
-            label: label, pageSize: "\(backing.mapping?.obtainedPageSize ?? .base)" + (backing.mapping?.fallbackReason != nil ? " (fell back)" : ""),
+            label: label,
+            pageSize: "\(backing.mapping?.obtainedPageSize ?? .base)"
+                + (backing.mapping?.fallbackReason != nil ? " (fell back)" : ""),
             policy: backing.mapping?.numaPolicy.map { "\($0)" + (backing.mapping?.isPolicyInherited == true ? " (inherited)" : "") }
                 ?? "none",
             pagesPerNode: report.pagesPerNode)
