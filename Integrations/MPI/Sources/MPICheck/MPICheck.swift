@@ -134,7 +134,7 @@ check("threads: a team and parallel population on a rank never run outside the r
     let team = try Team()
     let allocator = try job.nodeAllocator(pageSize: .base, populate: .parallel(threads: Int.max))
     let buffer = try allocator.allocate(UInt8.self, count: 16 * megabyte)
-    let allowed = Set(job.binding.cpus)
+    let allowed = Set(job.allowedCPUs)
     var outside: [String] = []
     guard let dir = opendir("/proc/self/task") else { return "cannot list /proc/self/task" }
     defer { closedir(dir) }
@@ -147,7 +147,7 @@ check("threads: a team and parallel population on a rank never run outside the r
     }
     withExtendedLifetime(team) {}
     _ = buffer.count
-    return outside.isEmpty ? nil : "outside CPUs \(NodeSet(job.binding.cpus)): " + outside.joined(separator: ", ")
+    return outside.isEmpty ? nil : "outside CPUs \(NodeSet(job.allowedCPUs)): " + outside.joined(separator: ", ")
 }
 
 check("concurrent reservations: every rank reserving 3 pages on its node at once adds up exactly and gives back exactly") {

@@ -96,7 +96,7 @@ extension MPIJob {
         let report = try buffer.placement()
         let backing = buffer.backing
         return RankPlacement(
-            rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(binding.cpus),
+            rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(allowedCPUs),
             label: label,
             pageSize: "\(backing.mapping?.obtainedPageSize ?? .base)"
                 + (backing.mapping?.fallbackReason != nil ? " (fell back)" : ""),
