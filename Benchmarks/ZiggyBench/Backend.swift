@@ -4,8 +4,8 @@ import CNuma
 import CZiggyShims
 import Foundation
 import Glibc
-import ZiggyMmap
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyMmap
 
 /// Every library memory source the benchmark compares (the outside references are `c-` rows).
 enum Backend: String, CaseIterable, Comparable {

@@ -1,9 +1,10 @@
 // Intended break (CHANGELOG 0.2.0): custom allocators implement allocateRaw(_:) returning a
 // RawAllocation; an allocator that only has the 0.1.0 allocateBytes(_:) no longer conforms
-// (replacement: replacement-allocateRaw.swift).
+// (replacement: replacement-allocateRaw.swift). Since 1.0 the implementor's API is SPI, imported
+// with `@_spi(AllocatorImplementation)` as every custom allocator does.
 //
 // EXPECT-ERROR: error: .*does not conform to protocol 'UnmanagedMemoryAllocator'
-import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 struct Old: UnmanagedMemoryAllocator {
     let base = SystemMemoryAllocator()

@@ -1,9 +1,10 @@
 // The replacement for break-allocateBytes-requirement.swift: one raw primitive; zero-size requests,
 // validation and typing come from the protocol extension. (An allocator hands out raw memory,
-// so its primitive is `unsafe`; its users are not.)
+// so its primitive is `unsafe`; its users are not.) The implementor's API is SPI since 1.0:
+// `@_spi(AllocatorImplementation) import ZiggyAlloc` (see spi-required-raw-allocation.swift).
 //
 // EXPECT-COMPILES
-import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 struct Forwarding: UnmanagedMemoryAllocator {
     let base = SystemMemoryAllocator()

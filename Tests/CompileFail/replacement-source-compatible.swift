@@ -1,23 +1,28 @@
-// What 0.1.0 code keeps compiling with `import ZiggyMmap` (deprecated forwarders included, so
-// warnings are expected here and this snippet checks only that it compiles).
+// What 0.x code keeps compiling with `import ZiggyMmap` in 1.0, and the spellings that replace the
+// deprecated forwarders 1.0 removed (break-deprecated-removed.swift): without a single warning.
 //
-// EXPECT-WARNING: deprecated
+// EXPECT-COMPILES
 import ZiggyMmap
 
 func old() throws {
     let allocator = MmapAllocator(pageSize: .base, fallback: .strict, populate: .none, lock: false, reusePoolBytes: 0)
     let buffer = try allocator.allocate(Double.self, count: 16)
     let backing = buffer.backing
-    _ = backing.mapping?.obtainedPageSize == .base && backing.mapping?.requestedPageSize == .base && backing.mapping?.fallbackReason == nil
+    // backing.obtainedPageSize, .requestedPageSize, .fellBack → the mapping details.
+    _ = backing.mapping?.obtainedPageSize == .base && backing.mapping?.requestedPageSize == .base
+    _ = backing.mapping?.fallbackReason == nil
     _ = backing.backend == .mmap
-    _ = unsafe buffer.baseAddress
+    // buffer.baseAddress → unsafeBaseAddress.
+    _ = unsafe buffer.unsafeBaseAddress
+    // allocateBytes(AllocationRequest(byteCount:)) → the typed allocate of bytes.
     let system = SystemMemoryAllocator()
-    let bytes = try system.allocateBytes(AllocationRequest(byteCount: 64, site: CallSite()))
+    let bytes = try system.allocate(UInt8.self, count: 64, alignment: 16)
     _ = bytes.count
-    _ = AllocationError.errnoName(12)
-    _ = BufferBacking(backend: .custom, alignment: 16, reservedByteCount: 64, requestedPageSize: .base, obtainedPageSize: .base)
-    var scope = DeferScope()
-    _ = try Ctx(allocator: system).allocate(Int.self, count: 2, deferringTo: &scope)
+    // AllocationError.errnoName(12) → Errno's description.
+    _ = Errno(rawValue: 12).description
+    // Ctx.allocate(…, deferringTo: &scope) → the scope passed borrowed.
+    let scope = DeferScope()
+    _ = try unsafe Ctx(allocator: system).allocate(Int.self, count: 2, deferringTo: scope)
     let nodes: NodeSet = [0]
     _ = NumaPolicy.bind(nodes)
     _ = PopulateMode.parallel(threads: 2)

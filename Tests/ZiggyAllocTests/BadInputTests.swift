@@ -1,7 +1,7 @@
 import Testing
 import ZiggyAlloc
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// Every malformed request is a typed error naming it, and leaves the allocator's counters as
 /// they were.

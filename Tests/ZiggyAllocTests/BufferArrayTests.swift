@@ -1,9 +1,9 @@
 import ComplexModule
 import Testing
 import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The address of the first element (to tell shared storage from a copy).
 func address<T>(_ array: BufferArray<T>) -> UInt {

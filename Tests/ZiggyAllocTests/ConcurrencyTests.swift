@@ -1,8 +1,8 @@
 import Testing
 import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("Concurrency")
 struct ConcurrencyTests {

@@ -1,7 +1,7 @@
 import Testing
 import ZiggyAlloc
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 final class Transcript: Sendable {
     let text = Locked("")

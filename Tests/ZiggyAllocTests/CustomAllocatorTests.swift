@@ -1,8 +1,8 @@
 import Glibc
 import Testing
 import ZiggyAlloc
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// A user-written allocator: fixed-size blocks carved from one slab, recycled through a free list.
 /// It shows the whole custom-allocator surface: the byte primitive `allocateRaw`, a ``BufferOwner`` that takes

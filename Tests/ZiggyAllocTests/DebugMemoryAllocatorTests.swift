@@ -1,8 +1,8 @@
 import Logging
 import Testing
 import ZiggyAlloc
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 /// Collects log messages so tests can read what the debug allocator logged.
 final class CapturedLog: Sendable {

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
 import ZiggyAlloc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Property-based tests over counts, element layouts, alignments and the bulk operations
 // (fill, copy, span ranges), for every allocator in ZiggyAlloc.

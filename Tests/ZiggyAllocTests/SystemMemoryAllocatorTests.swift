@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyAlloc
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("SystemMemoryAllocator")
 struct SystemMemoryAllocatorTests {

@@ -1,6 +1,6 @@
 import Glibc
 import ZiggyAlloc
-import ZiggyKernel
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggyKernel
 
 let ENOMEM_CODE: Int32 = ENOMEM

@@ -1,8 +1,8 @@
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyAlloc
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @Suite("UnmanagedBuffer")
 struct UnmanagedBufferTests {

@@ -93,7 +93,7 @@ struct DataBridgeTests {
     func wrapsDataNonTrivial() {
         var data = Data(repeating: 7, count: 64)
         var ran = false
-        let error = #expect(throws: UnmanagedBuffer<Double>.WrappingError<Never>.self) {
+        let error = #expect(throws: UnmanagedBuffer<Claims>.WrappingError<Never>.self) {
             try UnmanagedBuffer<Claims>.withWrapping(&data) { (_) throws(Never) in ran = true }
         }
         #expect(error == .layout(.nonTrivialElement("Claims")))
@@ -104,7 +104,7 @@ struct DataBridgeTests {
     func wrapsDataRethrows() throws {
         struct Stop: Error, Equatable {}
         var data = Data(count: 64)
-        let error = #expect(throws: UnmanagedBuffer<Double>.WrappingError<Stop>.self) {
+        let error = #expect(throws: UnmanagedBuffer<UInt64>.WrappingError<Stop>.self) {
             try UnmanagedBuffer<UInt64>.withWrapping(&data) { (_) throws(Stop) in throw Stop() }
         }
         guard case .body(let stop)? = error else {

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The address of the first element (to tell shared storage from a copy).
 private func address<T>(_ array: BufferArray<T>) -> UInt {

@@ -1,8 +1,8 @@
 import ComplexModule
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// `Complex<Double>` (swift-numerics, not BitwiseCopyable) from every ZiggyMmap allocator.
 @Suite("Complex elements from the mapping allocators", .serialized)

@@ -1,10 +1,10 @@
 import CZiggyShims
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Every kernel call an allocation makes is failed in turn (first, middle, last and all between):
 /// each failure must surface as a typed error, leave no bytes mapped through the seam, and leave

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Real hugetlb behaviour. These tests change the kernel's huge page pools, so they run one at
 /// a time and every reservation gives its pages back when it ends, also when a test fails.

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// What the wrapper that started this process under a real launcher tool says it asked for:
 /// `Tests/NumaVM/vm-test-program` runs the test bundle inside the VMs under `numactl

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Resizing hugetlb buffers changes the kernel's pools, so these run one at a time under the
 /// hugetlb test lock, with reservations that give their pages back.

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Fills `buffer` with a pattern that depends on the index.
 func fillPattern(_ buffer: inout UnmanagedBuffer<UInt32>) {

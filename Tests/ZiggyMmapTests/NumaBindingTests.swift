@@ -1,11 +1,11 @@
 import CNuma
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The process's inherited binding (issue 15, part 1): the rule over stated topologies, and the
 /// real calls on this host. Under real `numactl` in the multi-node VMs: `LauncherBindingTests`.
@@ -76,7 +76,8 @@ struct NumaBindingTests {
 
     @Test("CPUs on a node without memory are served by the nearest allowed memory node; the cpuset's memory fence holds")
     func memorylessCPUNode() {
-        let cxl = NumaTopology.Binding(topology: Self.topology(nodes: 3, cpuOnly: [2], allowedCPUs: [4, 5]), threadPolicy: .default)
+        let cxl = NumaTopology.Binding(
+            topology: Self.topology(nodes: 3, cpuOnly: [2], allowedCPUs: [4, 5]), threadPolicy: .default)
         #expect(cxl.cpuNodes == [2])
         #expect(cxl.memoryNodes == [0, 1])
         #expect(cxl.nodes == [1], "distance 2→1 is 15, 2→0 is 20")

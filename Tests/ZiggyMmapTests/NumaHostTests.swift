@@ -1,10 +1,10 @@
 import CZiggyShims
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// NUMA on whatever host runs the unit tests — usually one node. Multi-node behaviour is tested
 /// inside qemu VMs by `NumaVMTests` (run by `make test` through Tests/NumaVM/run-numa-tests).

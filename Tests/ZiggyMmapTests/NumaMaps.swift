@@ -1,8 +1,8 @@
 import CNuma
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// An independent reading of where a mapping's pages are: `/proc/self/numa_maps` (the kernel's
 /// per-VMA `N<node>=<pages>` counts), matched to the VMA holding an address via `/proc/self/maps`.

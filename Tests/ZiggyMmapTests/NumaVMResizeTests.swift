@@ -1,7 +1,7 @@
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Part of the suite "NUMA inside a multi-node VM" (NumaVMTests.swift is at its size limit).
 extension NumaVMTests {

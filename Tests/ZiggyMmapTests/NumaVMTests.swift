@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The VM configuration `Tests/NumaVM/run-numa-tests` boots, passed in the environment.
 enum NumaVM {
@@ -166,7 +166,10 @@ struct NumaVMTests {
                 let placement = try buffer.placement()
                 #expect(placement.nodes == [node], "\(policy) \(pageSize): \(placement)")
                 #expect(placement.notPresent == 0)
-                if case .parallel = buffer.backing.mapping?.populate {} else { Issue.record("populate was \((buffer.backing.mapping?.populate).printed)") }
+                if case .parallel = buffer.backing.mapping?.populate {
+                } else {
+                    Issue.record("populate was \((buffer.backing.mapping?.populate).printed)")
+                }
             }
         }
     }

@@ -2,7 +2,6 @@ import ComplexModule
 import Testing
 import ZiggyKernel
 import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The README's example, compiled and run as it is printed there (with the print calls kept), so
 /// the first code a newcomer copies is known to work.

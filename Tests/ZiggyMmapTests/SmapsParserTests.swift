@@ -1,7 +1,7 @@
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The byte-level `/proc/self/smaps` reader against text written the way the kernel prints it.
 @Suite("smaps parser")

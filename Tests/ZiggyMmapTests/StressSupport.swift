@@ -1,9 +1,9 @@
 import Glibc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Helpers for StressTests.swift: a seeded generator, real threads, per-buffer byte patterns that
 // are cheap to write and check in a debug build, and a /proc/self/maps reader that keeps the

@@ -1,10 +1,10 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // The stress test runs in a child process (an exit test): other tests run concurrently in this
 // process, and the child's /proc/self/maps, allocators and counters are then its own.

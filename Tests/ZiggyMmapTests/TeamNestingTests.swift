@@ -1,10 +1,10 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Regions nested across teams (issue 20, item 2). The rule under test: a region started from
 // inside a region of any team — a member's body, `forEachChunk`, a reduction — runs every member's

@@ -1,7 +1,7 @@
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// The chunk arithmetic of ``Team/Schedule``: properties over sizes, strides, page sizes, member
 /// counts and memory nodes (with and without members), on a fixed pseudo-random sweep.

@@ -1,10 +1,10 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 /// Teams on this host (one node here; the multi-node behaviour runs in the NUMA VMs).
 @Suite("Teams")

@@ -1,8 +1,8 @@
 import Glibc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 let isRoot = geteuid() == 0
 let MiB = 1 << 20

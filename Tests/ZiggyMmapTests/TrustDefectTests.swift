@@ -2,10 +2,10 @@ import CZiggyShims
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Regression tests for the defects found by an adversarial client (issue 9, "Trust"): defects 2,
 // 3, 6–11. Each asserts the correct behaviour and names its defect number; each failed on the
@@ -158,7 +158,9 @@ struct TrustDefectTests {
             print(
                 "6: .anySmaller, \(pool.available) pages free: obtained \((backing.mapping?.obtainedPageSize).printed), reason: \(backing.mapping?.fallbackReason ?? "none")"
             )
-            #expect(backing.mapping?.obtainedPageSize == .huge2MiB, "fell back with reason: \(backing.mapping?.fallbackReason ?? "none")")
+            #expect(
+                backing.mapping?.obtainedPageSize == .huge2MiB,
+                "fell back with reason: \(backing.mapping?.fallbackReason ?? "none")")
         }
     }
 
@@ -319,7 +321,9 @@ struct TrustDefectTests {
         let address = fresh.unsafeBaseAddress
         fresh.free()
         let reused = try allocator.allocate(UInt8.self, count: MiB)
-        try #require(reused.backing.mapping?.isReused == true && reused.unsafeBaseAddress == address, "the pool did not hand the mapping out again")
+        try #require(
+            reused.backing.mapping?.isReused == true && reused.unsafeBaseAddress == address,
+            "the pool did not hand the mapping out again")
         print("11: fresh buffer alignment \(freshAlignment), the same mapping reused: alignment \(reused.backing.alignment)")
         #expect(reused.backing.alignment == freshAlignment)
     }
@@ -344,7 +348,8 @@ enum TrustChild {
         case "fileOffsetReadWrite":
             return expectThrows("mapReadWrite(as: Double, count: 1, offset: Int.max - 7, createOrExtend: true)") {
                 try withTemporaryFile {
-                    try FileMapping.mapReadWrite($0, as: Double.self, count: 1, offset: Int.max - 7, createOrExtend: true).buffer.count
+                    try FileMapping.mapReadWrite($0, as: Double.self, count: 1, offset: Int.max - 7, createOrExtend: true).buffer
+                        .count
                 }
             }
         case "reservationIntMax":

@@ -1,10 +1,10 @@
 import CZiggyShims
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Promises that root hides (issue 20, item 4): root bypasses RLIMIT_MEMLOCK (CAP_IPC_LOCK) and the
 // permission checks on /sys, so the suite run as root never sees those paths fail for real. This

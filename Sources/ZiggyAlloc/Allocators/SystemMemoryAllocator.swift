@@ -7,7 +7,7 @@ import ZiggyKernel
 /// buffers are freed with ``UnmanagedBuffer/free()``).
 ///
 /// Thread-safe: share one instance between threads. Statistics are exact under concurrent use and
-/// cost about a nanosecond per operation on the creating thread (see ``StatisticsRecorder``).
+/// cost about a nanosecond per operation on the creating thread (a `StatisticsRecorder`).
 /// Buffers may outlive the allocator; their frees then go uncounted. Throws
 /// ``AllocationError/outOfMemory(byteCount:backend:errno:)`` when the heap has no memory.
 ///

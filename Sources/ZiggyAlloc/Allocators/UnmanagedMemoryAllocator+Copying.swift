@@ -21,7 +21,7 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
 
     /// Allocates `values.count` elements and copies `values` into them, in iteration order.
     ///
-    /// Throws ``AllocationError/countMismatch(destination:source:)`` (through ``failure(forInvalidRequest:)``),
+    /// Throws ``AllocationError/countMismatch(destination:source:)`` (through `failure(forInvalidRequest:)`),
     /// freeing what it allocated, when the collection yields a different number of elements than
     /// its `count` said (a collection breaking its contract is an error, not uninitialized memory).
     @inlinable @_disfavoredOverload

@@ -35,15 +35,15 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
     /// grown elements are uninitialized (fresh mapped pages read as zero).
     ///
     /// Tries, in order: nothing (`newCount` is the count already), freeing (`newCount` 0 leaves an
-    /// empty buffer), this allocator's ``resizeRaw(_:to:)`` (in place, or remapped by the kernel or
+    /// empty buffer), this allocator's `resizeRaw(_:to:)` (in place, or remapped by the kernel or
     /// the C library), and finally a new allocation from this allocator, a copy and a free of the
     /// old memory through its own deallocator. The buffer may come from any allocator; after a
     /// move it belongs to this one. The alignment the buffer reports is kept.
     ///
     /// **Failure.** Throws this allocator's error for a negative, overflowing or too large count
-    /// (through ``failure(forInvalidRequest:)``), for a buffer that does not own its memory
+    /// (through `failure(forInvalidRequest:)`), for a buffer that does not own its memory
     /// (wrapped memory: allocate a buffer and copy instead) or whose owner refuses to be resized
-    /// (``BufferOwner/resizeRefusal``, a file mapping for example), and for a backend failure (no
+    /// (`BufferOwner.resizeRefusal`, a file mapping for example), and for a backend failure (no
     /// memory, no huge pages). On every throw the buffer is exactly as before: same address, same
     /// contents, same count, still owned; nothing is left allocated, mapped or counted.
     ///

@@ -4,7 +4,8 @@
 /// the alignment and the element type, hands out empty buffers without asking the allocator, and
 /// retypes the result. Implementations provide one byte-level primitive in the manner of Zig's
 /// `std.mem.Allocator` — `allocateRaw(_:)`, with the rest of the implementor's API, behind
-/// `@_spi(AllocatorImplementation) import ZiggyAlloc` (see <doc:WritingAnAllocator>).
+/// `@_spi(AllocatorImplementation) import ZiggyAlloc` (see the ZiggyAlloc article "Writing an
+/// allocator").
 ///
 /// Each allocator throws its own ``Failure`` type (``AllocationError`` for the core allocators,
 /// ZiggyMmap's `MmapError` for mappings), which carries the core's request errors too, so generic

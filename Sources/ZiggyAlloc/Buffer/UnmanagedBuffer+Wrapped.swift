@@ -1,6 +1,6 @@
 extension UnmanagedBuffer {
     /// A non-owning, non-escapable buffer over memory a `MutableSpan` describes: what
-    /// ``UnmanagedBuffer/withWrapping(_:_:)-5vcca`` hands its closure (the .NET `WrapSpan`).
+    /// ``UnmanagedBuffer/withWrapping(_:_:)-392k4`` hands its closure (the .NET `WrapSpan`).
     ///
     /// It offers the buffer's element access — subscript, spans, `fill`, `clear`, `copy(from:)` —
     /// through a non-owning ``UnmanagedBuffer`` it keeps private, and never frees anything. It is
@@ -85,7 +85,7 @@ extension UnmanagedBuffer where Element: BitwiseCopyable {
     /// Calls `body` with a non-owning buffer over the storage of `array` (made unique first, as
     /// any array mutation): code written against buffers works on an array in place, no copy.
     ///
-    /// The view cannot outlive the call (see ``withWrapping(_:_:)-5vcca``).
+    /// The view cannot outlive the call (see ``withWrapping(_:_:)-392k4``).
     @inlinable
     public static func withWrapping<R: ~Copyable, E: Error>(
         _ array: inout [Element],
@@ -97,7 +97,7 @@ extension UnmanagedBuffer where Element: BitwiseCopyable {
 }
 
 extension UnmanagedBuffer where Element: TrivialElement {
-    /// ``withWrapping(_:_:)-5vcca`` for a ``TrivialElement`` type (such as
+    /// ``withWrapping(_:_:)-392k4`` for a ``TrivialElement`` type (such as
     /// `Complex<Double>`), whose layout is checked first: throws
     /// ``UnmanagedBuffer/WrappingError/layout(_:)`` with ``AllocationError/nonTrivialElement(_:)`` — before `body`
     /// runs — for a type that only claims to be trivial, and ``UnmanagedBuffer/WrappingError/body(_:)`` with the
@@ -116,7 +116,7 @@ extension UnmanagedBuffer where Element: TrivialElement {
         }
     }
 
-    /// ``withWrapping(_:_:)-9o4qt`` for a ``TrivialElement`` type, whose layout is checked
+    /// ``withWrapping(_:_:)-7s3g`` for a ``TrivialElement`` type, whose layout is checked
     /// first (see the span form); `array` is left as it was when the check fails.
     @inlinable @_disfavoredOverload
     public static func withWrapping<R: ~Copyable, E: Error>(

@@ -5,9 +5,10 @@ import ZiggyKernel
 ///
 /// **Ownership.** An owning buffer frees its memory exactly once, through the allocator that made
 /// it: when it goes out of scope (`deinit`) or earlier with ``free()``. It is noncopyable, so a
-/// double free or a use after free needs API marked unsafe (``unsafeBaseAddress``,
-/// ``unsafeDetach()``), which a client built with strict memory safety must spell `unsafe`.
-/// Foreign memory is viewed without ownership through ``withWrapping(_:_:)-5vcca``, whose view cannot
+/// double free or a use after free needs API marked unsafe (``unsafeBaseAddress``, and
+/// `unsafeDetach()` for allocator authors), which a client built with strict memory safety must
+/// spell `unsafe`.
+/// Foreign memory is viewed without ownership through ``withWrapping(_:_:)-392k4``, whose view cannot
 /// leave its closure.
 ///
 /// **Elements.** Any trivially copyable type: `BitwiseCopyable` types (checked at compile time),
@@ -50,7 +51,7 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
     ///
     /// The memory must stay valid, and not be written through other paths, while the buffer is
     /// used — nothing checks either, hence `unsafe`. For memory a `MutableSpan` describes, prefer
-    /// ``withWrapping(_:_:)-5vcca``, whose view cannot outlive the span. Traps when `Element` is not
+    /// ``withWrapping(_:_:)-392k4``, whose view cannot outlive the span. Traps when `Element` is not
     /// trivially copyable.
     @unsafe @inlinable
     public init(unsafeWrapping pointer: UnsafeMutableBufferPointer<Element>) {

@@ -1,7 +1,7 @@
 /// A snapshot of an allocator's byte and allocation counters.
 ///
 /// Counters are exact under concurrent use: every allocation and every free is counted once,
-/// whichever thread performs it (see ``StatisticsRecorder``). A snapshot taken while other threads
+/// whichever thread performs it (see `StatisticsRecorder`). A snapshot taken while other threads
 /// allocate is a consistent-enough view of moving counters; one taken after those threads have
 /// been joined is exact.
 public struct AllocationStatistics: Sendable, Hashable, CustomStringConvertible {

@@ -4,9 +4,10 @@ import ZiggyKernel
 
 /// Files mapped into memory as buffers: data sets larger than RAM, paged in on demand.
 ///
-/// Read-only mappings come as ``FileMapping/ReadOnlyBuffer`` (reads only); read-write ones as an
-/// ``UnmanagedBuffer`` whose writes reach the file (`MAP_SHARED`; call
-/// ``UnmanagedBuffer/flush(waiting:)`` to make them durable). Unmapped when the buffer ends.
+/// Read-only mappings come as ``FileMapping/ReadOnlyBuffer`` (reads only); read-write ones as a
+/// ``FileMapping/ReadWriteBuffer``, whose ``UnmanagedBuffer`` writes reach the file (`MAP_SHARED`;
+/// call ``FileMapping/ReadWriteBuffer/flush(waiting:)`` to make them durable). Unmapped when the
+/// buffer ends.
 ///
 /// **What can be mapped.** Regular files only. A FIFO, socket, character or block device or
 /// directory is ``MmapError/notMappable(path:reason:)`` at once — the file is opened

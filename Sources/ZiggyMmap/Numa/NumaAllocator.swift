@@ -30,7 +30,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
 
-    /// The policy asked for; for a team's blocked allocator (``Team/allocate(_:count:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``),
+    /// The policy asked for; for a team's blocked allocator (``Team/allocate(_:count:pageSize:fallback:memoryNodes:populate:)-907kp``),
     /// `bind` over the nodes its blocks go to — each block is bound to one of them.
     public let policy: NumaPolicy
     let engine: MappingEngine

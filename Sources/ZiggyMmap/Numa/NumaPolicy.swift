@@ -4,7 +4,7 @@ import ZiggyKernel
 ///
 /// ``NumaAllocator`` checks it when it is made (every node must exist and have memory; sets that
 /// must name nodes must not be empty) and applies it before first touch; a buffer's
-/// ``BufferBacking/numaPolicy`` records the policy the kernel reports back, which may differ from
+/// ``MappingDetails/numaPolicy`` records the policy the kernel reports back, which may differ from
 /// the request.
 public enum NumaPolicy: Hashable, Sendable, CustomStringConvertible {
     /// The process default (usually local allocation); nothing is set on the mapping.

@@ -106,8 +106,10 @@ struct SendableAddress: @unchecked Sendable {
 }
 
 extension Team {
-    /// A blocked buffer of `count` elements of `type` for this team (see
-    /// ``NumaAllocator/init(blockedFor:memoryNodes:pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``).
+    /// A blocked buffer of `count` elements of `type` for this team (Chapel's Block distribution):
+    /// cut by the team's static schedule (``Team/Schedule``) into contiguous parts on page
+    /// boundaries of the page size obtained, each part bound to its member's node — or with
+    /// `memoryNodes` to one of those nodes — and populated by the member that will use it.
     public func allocate<T: BitwiseCopyable>(
         _ type: T.Type, count: Int, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         memoryNodes: NodeSet? = nil, populate: PopulateMode = .parallel(threads: Int.max)
@@ -119,7 +121,7 @@ extension Team {
     }
 
     /// A blocked buffer of a ``TrivialElement`` type (such as `Complex<Double>`), its layout
-    /// checked at run time (see ``allocate(_:count:pageSize:fallback:memoryNodes:populate:)-9g21o``).
+    /// checked at run time (see ``allocate(_:count:pageSize:fallback:memoryNodes:populate:)-907kp``).
     @_disfavoredOverload
     public func allocate<T: TrivialElement>(
         _ type: T.Type, count: Int, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,

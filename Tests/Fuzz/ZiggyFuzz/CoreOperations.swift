@@ -1,6 +1,6 @@
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyMmap
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // (a) AllocationRequest validation against the model, and (b) the typed allocate path of the core
 // allocators: small sizes, and huge counts that must fail at once without allocating.

@@ -1,7 +1,7 @@
 import Glibc
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyMmap
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // (d) FileMapping's count and offset arithmetic: offsets near Int.max, negative or unaligned,
 // counts near Int.max / stride, files that are empty, short, growing or not regular at all. Every
@@ -248,7 +248,10 @@ enum FileOperation {
             backing.backend == .file && backing.mapping?.filePath == path,
             "a file mapping reports \(backing)")
         guard byteCount > 0, let base else { return }
-        Harness.require(backing.mapping?.populate == (populate ? PopulateMode.kernel : PopulateMode.none), "populate \(populate) reports \(String(describing: backing.mapping?.populate))")
+        let reported = backing.mapping?.populate
+        Harness.require(
+            reported == (populate ? .kernel : PopulateMode.none),
+            "populate \(populate) reports \(reported.map { "\($0)" } ?? "no mapping details")")
         Harness.require(backing.reservedByteCount >= byteCount, "reserves \(backing.reservedByteCount) B for \(byteCount) B")
         // The bytes are the file's (the data pattern, zeros where the file grew).
         for index in [0, 1, byteCount / 2, byteCount - 2, byteCount - 1] where index >= 0 && index < byteCount {

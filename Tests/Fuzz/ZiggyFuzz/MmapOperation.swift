@@ -1,6 +1,6 @@
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyMmap
 import ZiggySupport
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // (c) MmapAllocator with every page size × fallback policy × alignment × population, small
 // sizes: what it hands out is what it says, and whatever it does not hand out leaves nothing

@@ -1,4 +1,3 @@
-@_spi(AllocatorImplementation) import ZiggyAlloc
 // swift-format-ignore-file
 // (Each case and its "// no hostile input" reason stay on one line: Tests/Misuse/entry_points.py reads them.)
 // Every public entry point of ZiggyAlloc and ZiggyMmap that takes input — each function,

@@ -1,7 +1,7 @@
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // BufferArray used wrongly: indices and ranges outside it (traps in child processes, naming the
 // index or range and the count), sizes no allocator can give, collections that lie about their

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Buffers used wrongly: indices and ranges outside them (traps, in child processes, whose
 // message must name the index or range and the count), copies between different counts,

@@ -1,11 +1,11 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 import ZiggySupport
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Concurrent release: an allocator (or its debug tracker, or its pool) ends on one thread at the
 // moment its buffers are freed on others. Every round starts all threads at one start line, so the

@@ -1,10 +1,10 @@
 import ComplexModule
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Construction by copying and wrapping used wrongly: collections whose count lies or is
 // impossible, wrongly conforming TrivialElement types, empty and shared sources. Each gives a
@@ -157,7 +157,10 @@ extension MisuseSuite {
                 let identities = objects.map(ObjectIdentifier.init)
                 do throws(UnmanagedBuffer<NotTrivialClass>.WrappingError<Never>) {
                     try UnmanagedBuffer.withWrapping(&objects) { (_) throws(Never) in bodyRan = true }
-                    note(refusalProblem("array of NotTrivialClass", UnmanagedBuffer<NotTrivialClass>.WrappingError<Never>?.none, "NotTrivialClass"))
+                    note(
+                        refusalProblem(
+                            "array of NotTrivialClass", UnmanagedBuffer<NotTrivialClass>.WrappingError<Never>?.none,
+                            "NotTrivialClass"))
                 } catch {
                     note(refusalProblem("array of NotTrivialClass", error, "NotTrivialClass"))
                 }
@@ -165,7 +168,10 @@ extension MisuseSuite {
                 var weak = [NotTrivialWeak()]
                 do throws(UnmanagedBuffer<NotTrivialWeak>.WrappingError<Never>) {
                     try UnmanagedBuffer.withWrapping(&weak) { (_) throws(Never) in bodyRan = true }
-                    note(refusalProblem("array of NotTrivialWeak", UnmanagedBuffer<NotTrivialWeak>.WrappingError<Never>?.none, "NotTrivialWeak"))
+                    note(
+                        refusalProblem(
+                            "array of NotTrivialWeak", UnmanagedBuffer<NotTrivialWeak>.WrappingError<Never>?.none, "NotTrivialWeak")
+                    )
                 } catch {
                     note(refusalProblem("array of NotTrivialWeak", error, "NotTrivialWeak"))
                 }
@@ -173,7 +179,10 @@ extension MisuseSuite {
                 do throws(UnmanagedBuffer<NotTrivialStruct>.WrappingError<Never>) {
                     var span = structs.mutableSpan
                     try UnmanagedBuffer.withWrapping(&span) { (_) throws(Never) in bodyRan = true }
-                    note(refusalProblem("span of NotTrivialStruct", UnmanagedBuffer<NotTrivialStruct>.WrappingError<Never>?.none, "NotTrivialStruct"))
+                    note(
+                        refusalProblem(
+                            "span of NotTrivialStruct", UnmanagedBuffer<NotTrivialStruct>.WrappingError<Never>?.none,
+                            "NotTrivialStruct"))
                 } catch {
                     note(refusalProblem("span of NotTrivialStruct", error, "NotTrivialStruct"))
                 }
@@ -181,7 +190,10 @@ extension MisuseSuite {
                 do throws(UnmanagedBuffer<NotTrivialClosure>.WrappingError<Never>) {
                     var span = closures.mutableSpan
                     try UnmanagedBuffer.withWrapping(&span) { (_) throws(Never) in bodyRan = true }
-                    note(refusalProblem("span of NotTrivialClosure", UnmanagedBuffer<NotTrivialClosure>.WrappingError<Never>?.none, "NotTrivialClosure"))
+                    note(
+                        refusalProblem(
+                            "span of NotTrivialClosure", UnmanagedBuffer<NotTrivialClosure>.WrappingError<Never>?.none,
+                            "NotTrivialClosure"))
                 } catch {
                     note(refusalProblem("span of NotTrivialClosure", error, "NotTrivialClosure"))
                 }

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // FileMapping against every kind of file — regular, empty, FIFO, socket, character and block
 // devices, directories, symbolic links to each, procfs, sysfs and cgroup files, magic links in
@@ -387,7 +387,8 @@ extension MisuseSuite {
                     == .request(.nonTrivialElement("NotTrivialWeak")))
             #expect(
                 thrownError("RW struct") { () throws(MmapError) in
-                    _ = try FileMapping.mapReadWrite(missing, as: NotTrivialStruct.self, count: 4, createOrExtend: true).buffer.count
+                    _ = try FileMapping.mapReadWrite(missing, as: NotTrivialStruct.self, count: 4, createOrExtend: true).buffer
+                        .count
                 } == .request(.nonTrivialElement("NotTrivialStruct")))
             #expect(fileSize(missing) == nil, "a rejected request created the file")
         }
@@ -444,7 +445,8 @@ extension MisuseSuite {
             // the file must still not be created.
             Hostile.tried(.mapReadWrite, "createOrExtend of a missing file, count 8, offset Int.max - 7 (overflow)")
             let overflow = thrownError("RW overflow") { () throws(MmapError) in
-                _ = try FileMapping.mapReadWrite(missing, as: UInt8.self, count: 8, offset: Int.max - 7, createOrExtend: true).buffer.count
+                _ = try FileMapping.mapReadWrite(missing, as: UInt8.self, count: 8, offset: Int.max - 7, createOrExtend: true)
+                    .buffer.count
             }
             #expect(overflow == .invalidArgument("file offset \(Int.max - 7) + 8 B overflows; map a smaller range"))
             #expect(fileSize(missing) == nil, "a rejected request created \(missing)")
@@ -567,7 +569,9 @@ extension MisuseSuite {
             #expect(!MapsSnapshot.take().ranges.contains { $0.name.hasPrefix(path) })
         }
 
-        @Test("FileMapping.ReadOnlyBuffer: advise ranges outside it are invalidArgument; its unsafe views of an empty mapping are empty")
+        @Test(
+            "FileMapping.ReadOnlyBuffer: advise ranges outside it are invalidArgument; its unsafe views of an empty mapping are empty"
+        )
         func readOnlyBufferArguments() throws {
             let zoo = FileZoo()
             var mapped = try FileMapping.mapReadOnly(zoo.regular, as: UInt8.self)

@@ -1,10 +1,10 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Hostile options and calls on the mapping allocators: page sizes the host lacks or cannot
 // supply (strict → typed error, fallback → reported fallback), population thread counts, reuse
@@ -143,7 +143,9 @@ extension MisuseSuite {
                 let free2M = availableHugePages(.huge2MiB)
                 let bytes = max((free1G + 1) * GiB, (free2M + 1) * 2 * MiB)
                 let log = FallbackLog()
-                for policy in [MmapAllocator.Fallback.fallback(to: []), .fallback(to: [.huge1GiB, .huge1GiB]), .fallback(to: [.huge2MiB])] {
+                for policy in [
+                    MmapAllocator.Fallback.fallback(to: []), .fallback(to: [.huge1GiB, .huge1GiB]), .fallback(to: [.huge2MiB]),
+                ] {
                     let allocator = MmapAllocator(pageSize: .huge1GiB, fallback: policy, onFallback: log.handler)
                     let label = "1 GiB, \(policy): \(bytes) B"
                     Hostile.tried(.mmapInit, label)

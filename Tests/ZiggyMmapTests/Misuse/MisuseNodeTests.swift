@@ -1,10 +1,10 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Node numbers out of range, negative and empty sets for every NUMA policy and for everything
 // else that takes a node (ThreadPinning, HugePageReservation, the topology and pool lookups);
@@ -341,7 +341,8 @@ extension MisuseSuite {
 
         @Test(
             "HugePageReservation of one page, globally and on node 0, gives back exactly what it added",
-            .enabled(if: isRoot, "reserving needs root"), .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "no 2 MiB pool"))
+            .enabled(if: isRoot, "reserving needs root"),
+            .enabled(if: HugePageReservation.Pool.read(.huge2MiB) != nil, "no 2 MiB pool"))
         func reservationGivesBackExactly() throws {
             try withHugeTLBPool {
                 for node in [nil, 0] as [Int?] {

@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Hostile allocation requests — counts, alignments and element types at and beyond every
 // boundary — against every allocator, through the typed `allocate` overloads. Each rejected

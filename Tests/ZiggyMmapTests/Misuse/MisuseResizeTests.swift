@@ -1,9 +1,9 @@
 import Glibc
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Resizing fed hostile input: counts that are negative, overflow or exceed the address space,
 // buffers that must not be resized (wrapped, file-mapped), and — for each allocator's own

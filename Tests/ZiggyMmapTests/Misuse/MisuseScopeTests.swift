@@ -2,10 +2,10 @@ import Glibc
 import Logging
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Arenas, debug trackers, contexts and defer scopes used wrongly: chunk sizes at and beyond every
 // boundary, buffers outliving the arena that holds them, leaks in each leak mode, debug wrappers

@@ -1,10 +1,10 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // The misuse suite's shared pieces: the hostile-input log the coverage script reads, the
 // "nothing left behind" check every failure goes through, and small helpers for typed errors.

@@ -1,10 +1,10 @@
 import Glibc
 import Synchronization
 import Testing
+@_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
 
 @testable import ZiggyMmap
-@_spi(AllocatorImplementation) import ZiggyAlloc
 
 // Teams used wrongly: member counts and node sets that cannot be met, blocked allocations that
 // cannot be mapped, buffers read that are shorter or longer than the one written, empty buffers,

@@ -73,7 +73,7 @@ struct ComplexFFT: ParsableCommand {
             for j in 0..<size { error = max(error, (scaled(z[j], 1 / Double(size)) - x[j]).length) }
             times.append(best)
             print(
-                "\(name): x \(x.backing.mapping?.obtainedPageSize), y \(y.backing.mapping?.obtainedPageSize)"
+                "\(name): x \(x.backing.mapping?.obtainedPageSize ?? .base), y \(y.backing.mapping?.obtainedPageSize ?? .base)"
                     + (x.backing.mapping?.fallbackReason.map { " (fell back: \($0))" } ?? "")
                     + ", fftw_alignment_of = \(fftwAlignment(x)), \(x.pageSizeReport())")
             print(

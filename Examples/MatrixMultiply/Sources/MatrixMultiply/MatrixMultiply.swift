@@ -71,7 +71,7 @@ struct MatrixMultiply: ParsableCommand {
             let gflops = 2 * pow(Double(size), 3) / best / 1e9
             rates.append(gflops)
             print(
-                "\(name): A \(a.backing.mapping?.obtainedPageSize), B \(b.backing.mapping?.obtainedPageSize), C \(c.backing.mapping?.obtainedPageSize)"
+                "\(name): A \(a.backing.mapping?.obtainedPageSize ?? .base), B \(b.backing.mapping?.obtainedPageSize ?? .base), C \(c.backing.mapping?.obtainedPageSize ?? .base)"
                     + (a.backing.mapping?.fallbackReason.map { " (fell back: \($0))" } ?? ""))
             print("\(name): smaps of A: \(a.pageSizeReport())")
             print(String(format: "%@: n = %d dgemm best of %d: %.4f s, %.2f GFLOP/s", name, size, repeats, best, gflops))

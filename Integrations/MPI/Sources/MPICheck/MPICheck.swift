@@ -189,7 +189,9 @@ check("placement: each rank's 2 MiB buffer is on its own node (numa_maps read in
         print(RankPlacement.table(rows))
         if rows.map(\.rank) != Array(0..<job.size) { return "gathered rows for ranks \(rows.map(\.rank))" }
     }
-    if buffer.backing.mapping?.obtainedPageSize != .huge2MiB { return "obtained \(buffer.backing.mapping?.obtainedPageSize)" }
+    if buffer.backing.mapping?.obtainedPageSize != .huge2MiB {
+        return "obtained \(buffer.backing.mapping?.obtainedPageSize ?? .base)"
+    }
     guard let maps = numaMapsNodes(buffer.unsafeBaseAddress) else { return "no numa_maps line for the buffer" }
     if maps != [job.node: 4] { return "numa_maps N counts \(maps), expected node \(job.node) × 4" }
     return nil
@@ -199,7 +201,7 @@ check("threads: a team and parallel population on a rank never run outside the r
     let team = try Team()
     let allocator = try job.nodeAllocator(pageSize: .base, populate: .parallel(threads: Int.max))
     let buffer = try allocator.allocate(UInt8.self, count: 16 * megabyte)
-    let allowed = Set(job.binding.cpus)
+    let allowed = Set(job.allowedCPUs)
     var outside: [String] = []
     guard let dir = opendir("/proc/self/task") else { return "cannot list /proc/self/task" }
     defer { closedir(dir) }
@@ -212,7 +214,7 @@ check("threads: a team and parallel population on a rank never run outside the r
     }
     withExtendedLifetime(team) {}
     _ = buffer.count
-    return outside.isEmpty ? nil : "outside CPUs \(NodeSet(job.binding.cpus)): " + outside.joined(separator: ", ")
+    return outside.isEmpty ? nil : "outside CPUs \(NodeSet(job.allowedCPUs)): " + outside.joined(separator: ", ")
 }
 
 check("concurrent reservations: every rank reserving 3 pages on its node at once adds up exactly and gives back exactly") {

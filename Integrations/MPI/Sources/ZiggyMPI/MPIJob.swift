@@ -24,6 +24,9 @@ public final class MPIJob {
     public let host: String
     /// The NUMA binding this rank inherited from the launcher (read when the job was created).
     public let binding: NumaTopology.Binding
+    /// The CPUs this rank may run on, ascending: the affinity it inherited from the launcher
+    /// (`NumaTopology.current().allowedCPUs`, read when the job was created).
+    public let allowedCPUs: [Int]
 
     let world: MPI_Comm
     let local: MPI_Comm
@@ -59,6 +62,7 @@ public final class MPIJob {
         try check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
         host = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         binding = NumaTopology.Binding.current()
+        allowedCPUs = NumaTopology.current().allowedCPUs
     }
 
     deinit { finalize() }

@@ -96,8 +96,10 @@ extension MPIJob {
         let report = try buffer.placement()
         let backing = buffer.backing
         return RankPlacement(
-            rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(binding.cpus),
-            label: label, pageSize: "\(backing.mapping?.obtainedPageSize)" + (backing.mapping?.fallbackReason != nil ? " (fell back)" : ""),
+            rank: rank, host: host.replacing("\t", with: " "), nodes: binding.nodes, cpus: NodeSet(allowedCPUs),
+            label: label,
+            pageSize: "\(backing.mapping?.obtainedPageSize ?? .base)"
+                + (backing.mapping?.fallbackReason != nil ? " (fell back)" : ""),
             policy: backing.mapping?.numaPolicy.map { "\($0)" + (backing.mapping?.isPolicyInherited == true ? " (inherited)" : "") }
                 ?? "none",
             pagesPerNode: report.pagesPerNode)
