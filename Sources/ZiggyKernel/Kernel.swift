@@ -83,4 +83,3 @@ package struct AlignedReservation {
         return []
     }
 }
-

@@ -18,10 +18,12 @@ enum StatisticsRegistry {
 
     /// Thread-exit hook: the slot's destructor releases the exiting thread's cache.
     private static let threadExit: Kernel.ThreadExitSlot = {
-        guard let slot = Kernel.ThreadExitSlot(destructor: { table in
-            guard let table else { return }
-            StatisticsRegistry.releaseThread(table.assumingMemoryBound(to: zg_thread.self))
-        }) else {
+        guard
+            let slot = Kernel.ThreadExitSlot(destructor: { table in
+                guard let table else { return }
+                StatisticsRegistry.releaseThread(table.assumingMemoryBound(to: zg_thread.self))
+            })
+        else {
             // PTHREAD_KEYS_MAX (1024) keys already taken by the process: nothing to degrade to
             // (without the hook every exiting thread would leak its cache).
             preconditionFailure("ZiggyAlloc: no thread-specific key left for the statistics (pthread_key_create)")
