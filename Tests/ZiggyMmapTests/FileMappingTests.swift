@@ -44,6 +44,18 @@ struct FileMappingTests {
         #expect(values.first == -256 && values.last == 255)
     }
 
+    @Test("takeBuffer moves the elements out: the file stays mapped while the buffer lives, writes reach it")
+    func takeBuffer() throws {
+        let file = TemporaryFile(bytes: [UInt8](repeating: 0, count: 64))
+        do {
+            let mapped = try FileMapping.mapReadWrite(file.path, as: UInt8.self)
+            var elements = mapped.takeBuffer()
+            #expect(elements.count == 64 && elements.backing.backend == .file)
+            elements[63] = 7
+        }
+        #expect(file.contents.last == 7)
+    }
+
     @Test("a missing file, a file too short, and a size that is not whole elements are typed errors")
     func errors() throws {
         #expect(throws: MmapError.fileUnavailable(path: "/nonexistent/ziggy", errno: .noSuchFileOrDirectory)) {

@@ -33,11 +33,11 @@ public struct RawAllocation: BitwiseCopyable, @unchecked Sendable {
     public func release() { deallocator.release(base, byteCount: byteCount) }
 
     /// Wraps the allocation back into an owning buffer of `T`; nil when `T` is not trivially
-    /// copyable or the size or the address do not fit `T` (the allocation is then still the
-    /// caller's to release). An allocation of no bytes that owns nothing becomes an empty buffer.
+    /// copyable, the size is negative, or the size or the address do not fit `T` (the allocation
+    /// is then still the caller's to release). An allocation of no bytes that owns nothing becomes an empty buffer.
     public func buffer<T>(of type: T.Type) -> UnmanagedBuffer<T>? {
         let stride = MemoryLayout<T>.stride
-        guard _isPOD(T.self) else { return nil }
+        guard _isPOD(T.self), byteCount >= 0 else { return nil }
         if byteCount == 0 && !deallocator.isOwning { return UnmanagedBuffer(_emptyAlignedTo: MemoryLayout<T>.alignment) }
         guard byteCount % stride == 0, Int(bitPattern: base) % MemoryLayout<T>.alignment == 0 else {
             return nil

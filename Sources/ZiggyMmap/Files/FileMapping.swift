@@ -307,8 +307,8 @@ extension FileMapping {
     /// access, span and pointer the buffer offers; changes go to the file through the page cache)
     /// and ``flush(waiting:)``, which makes them durable. Unmaps the file when it ends.
     ///
-    /// Noncopyable. The buffer may be moved out (`let elements = mapped.buffer`) when flushing is
-    /// no longer needed; the file stays mapped as long as that buffer lives.
+    /// Noncopyable. ``takeBuffer()`` moves the buffer out when flushing is no longer needed; the
+    /// file stays mapped as long as that buffer lives.
     public struct ReadWriteBuffer<Element>: ~Copyable {
         /// The mapped elements.
         public var buffer: UnmanagedBuffer<Element>
@@ -318,6 +318,11 @@ extension FileMapping {
             file = buffer.owner(ofType: FileMappingRecord.self)?.file
             self.buffer = buffer
         }
+
+        /// Ends the mapping's read-write view and hands over its buffer, which keeps the file
+        /// mapped until it ends (changes still reach the file through the page cache; only
+        /// ``flush(waiting:)`` is gone).
+        public consuming func takeBuffer() -> UnmanagedBuffer<Element> { buffer }
 
         /// Writes the changes back to the file (`msync`); with `waiting` (the default) returns
         /// when they are on storage. Throws ``MmapError/kernel(call:errno:request:)`` when the

@@ -343,15 +343,12 @@ extension MisuseSuite {
             // The controls: the same memory, aligned and trivial, is accepted.
             #expect(!refused(storage, 16, as: UInt64.self))
             #expect(!refused(storage + 2, 2, as: UInt16.self))
-            // A negative byte count must be refused too (a buffer of count -1 would index and free
-            // with a negative size). Sources/ZiggyAlloc/Implementation/RawAllocation.swift accepts a
-            // negative multiple of the stride today: a known issue until buffer(of:) checks it.
+            // A negative byte count is refused too (a buffer of count -1 would index and free with
+            // a negative size).
             for (bytes, type) in [(-8, "UInt64"), (-1, "UInt8"), (Int.min, "UInt64")] {
                 Hostile.tried(.rawBuffer, "byteCount \(bytes) as \(type)")
                 let isRefused = type == "UInt8" ? refused(storage, bytes, as: UInt8.self) : refused(storage, bytes, as: UInt64.self)
-                withKnownIssue("RawAllocation.buffer(of:) accepts the negative byteCount \(bytes)") {
-                    #expect(isRefused, "byteCount \(bytes) as \(type)")
-                }
+                #expect(isRefused, "byteCount \(bytes) as \(type)")
             }
         }
 
