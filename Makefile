@@ -8,8 +8,8 @@
 #                AddressSanitizer and ThreadSanitizer, a timed libFuzzer run, the MPI checks under
 #                mpirun (Integrations/MPI), and the multi-node NUMA tests inside 2-, 4- and 3-node
 #                qemu VMs
-#   make docs    build the DocC archives of ZiggyAlloc and ZiggyMmap into .build-docs/ (part of
-#                make test: any DocC warning fails)
+#   make docs    build the DocC archives of ZiggyAlloc, ZiggyMmap and ZiggyFoundation into
+#                .build-docs/ (part of make test: any DocC warning fails)
 #   make bench   build ziggy-bench in release mode and benchmark the backends on this host,
 #                writing bench-results/ (markdown, JSON, CSV, SVG)
 #   make bench-check   the everyday paths against their C references; fails on a missed target
@@ -119,20 +119,27 @@ LOAD_RUNS ?= 10
 test-under-load: deps
 	SWIFT=$(SWIFT) Tests/Load/run-under-load --runs $(LOAD_RUNS)
 
-# API documentation: one DocC archive per library, .build-docs/ZiggyAlloc.doccarchive and
-# .build-docs/ZiggyMmap.doccarchive (static websites: serve one, open /documentation/<module>).
-# The compiler emits the symbol graphs while building the libraries in their own scratch path
-# (the main build stays intact); ZiggyMmap's graph holds the re-exported ZiggyAlloc symbols too,
-# so its pages link to the core types. Fails on any DocC warning, and on a public symbol that a landing page leaves
-# out of its topic groups (DocC would list it in a generated group).
+# API documentation: one DocC archive per library, .build-docs/ZiggyAlloc.doccarchive,
+# .build-docs/ZiggyMmap.doccarchive and .build-docs/ZiggyFoundation.doccarchive (static websites:
+# serve one, open /documentation/<module>). The compiler emits the symbol graphs while building
+# the libraries in their own scratch path (the main build stays intact): ZiggyMmap (which builds
+# ZiggyAlloc too) and ZiggyFoundation, which nothing else depends on. ZiggyMmap's graph holds the
+# re-exported ZiggyAlloc symbols too, so its pages link to the core types; ZiggyFoundation's
+# extensions of UnmanagedBuffer and Data come in its ZiggyFoundation@<module> graphs. Fails on any
+# DocC warning, and on a public symbol that a landing page leaves out of its topic groups (DocC
+# would list it in a generated group).
 DOCC ?= docc
 DOCS_DIR := .build-docs
-DOCS_MODULES := ZiggyAlloc ZiggyMmap
+DOCS_MODULES := ZiggyAlloc ZiggyMmap ZiggyFoundation
+DOCS_BUILD_TARGETS := ZiggyMmap ZiggyFoundation
 
 docs:
-	$(SWIFT) build --target ZiggyMmap --scratch-path $(DOCS_DIR) \
-	  -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(CURDIR)/$(DOCS_DIR)/symbol-graphs \
-	  -Xswiftc -emit-extension-block-symbols
+	@set -e; for target in $(DOCS_BUILD_TARGETS); do \
+	  echo "$(SWIFT) build --target $$target --scratch-path $(DOCS_DIR) (emitting symbol graphs)"; \
+	  $(SWIFT) build --target $$target --scratch-path $(DOCS_DIR) \
+	    -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc $(CURDIR)/$(DOCS_DIR)/symbol-graphs \
+	    -Xswiftc -emit-extension-block-symbols; \
+	done
 	@set -e; for module in $(DOCS_MODULES); do \
 	  graphs=$(DOCS_DIR)/graphs/$$module; rm -rf "$$graphs"; mkdir -p "$$graphs"; \
 	  find $(DOCS_DIR)/symbol-graphs \( -name "$$module.symbols.json" -o -name "$$module@*.symbols.json" \) \

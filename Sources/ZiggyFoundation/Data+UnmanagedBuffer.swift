@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 extension UnmanagedBuffer {
-    /// Whether ``Foundation/Data/init(moving:)`` can take this buffer's memory without copying:
+    /// Whether `Data(moving:)` can take this buffer's memory without copying:
     /// the buffer owns its memory, and that memory lives until the buffer releases it (not arena
     /// memory, which its scope reclaims whatever a `Data` still points at).
     public var movesIntoDataWithoutCopy: Bool {
@@ -43,9 +43,9 @@ extension UnmanagedBuffer where Element: BitwiseCopyable {
     /// Calls `body` with a non-owning buffer viewing the bytes of `data` as elements (a `Data`
     /// read from a file or the network, worked on in place as `Double`s).
     ///
-    /// The view is a ``ZiggyAlloc/UnmanagedBuffer/Wrapped``: non-escapable, it cannot outlive the call, and
+    /// The view is an `UnmanagedBuffer.Wrapped`: non-escapable, it cannot outlive the call, and
     /// writes through it change `data` (which becomes unique first, as any `Data` mutation).
-    /// Throws ``ZiggyAlloc/UnmanagedBuffer/WrappingError/layout(_:)`` — before calling `body` — when the size is not
+    /// Throws `WrappingError.layout(_:)` — before calling `body` — when the size is not
     /// a multiple of the element's stride or the bytes are not aligned for it.
     public static func withWrapping<R, E: Error>(
         _ data: inout Data, _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R
@@ -61,9 +61,9 @@ extension UnmanagedBuffer where Element: BitwiseCopyable {
 }
 
 extension UnmanagedBuffer where Element: TrivialElement {
-    /// ``withWrapping(_:_:)`` for a ``ZiggyAlloc/TrivialElement`` type (`Complex<Double>`), whose
+    /// ``withWrapping(_:_:)`` for a `TrivialElement` type (`Complex<Double>`), whose
     /// layout is checked too: a type that only claims to be trivial throws
-    /// ``ZiggyAlloc/UnmanagedBuffer/WrappingError/layout(_:)`` with `nonTrivialElement` before `body` runs.
+    /// `WrappingError.layout(_:)` with `nonTrivialElement` before `body` runs.
     @_disfavoredOverload
     public static func withWrapping<R, E: Error>(
         _ data: inout Data, _ body: (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R

@@ -86,10 +86,8 @@ struct MatrixMultiply: ParsableCommand {
         fill(&a, seed: 3)
         fill(&b, seed: 4)
         dgemm(a, b, into: &c, n: n)
-        let reference = naiveMultiply(a, b, n: n)
-        var largest = 0.0
-        for i in 0..<reference.count { largest = max(largest, abs(c[i] - reference[i])) }
-        return largest
+        var reference = naiveMultiply(a, b, n: n)
+        return largestDifference(c, &reference)
     }
 }
 

@@ -20,6 +20,24 @@ func dgemm(
     }
 }
 
+/// The largest |x[i] − y[i]|, by BLAS, computed in the array's own storage (no copy): y ← y − x
+/// (daxpy), then the element of largest magnitude (idamax). `y` holds the differences afterwards.
+/// The array is viewed as a buffer with `UnmanagedBuffer.withWrapping`, its pointer reached
+/// through the view's span (the DocC article "Passing buffers to C" shows this function).
+func largestDifference(_ x: borrowing UnmanagedBuffer<Double>, _ y: inout [Double]) -> Double {
+    precondition(x.count == y.count, "x and y differ in length")
+    return UnmanagedBuffer.withWrapping(&y) { y in
+        var difference = y.mutableSpan
+        return difference.withUnsafeMutableBufferPointer { d in
+            x.withUnsafeBufferPointer { x in
+                let n = Int32(d.count)
+                cblas_daxpy(n, -1, x.baseAddress, 1, d.baseAddress, 1)
+                return d.isEmpty ? 0 : abs(d[cblas_idamax(n, d.baseAddress, 1)])
+            }
+        }
+    }
+}
+
 /// The reference: the textbook triple loop, in Swift, bounds-checked.
 func naiveMultiply(_ a: borrowing UnmanagedBuffer<Double>, _ b: borrowing UnmanagedBuffer<Double>, n: Int) -> [Double] {
     var c = [Double](repeating: 0, count: n * n)
