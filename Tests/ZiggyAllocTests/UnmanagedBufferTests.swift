@@ -146,6 +146,44 @@ struct UnmanagedBufferTests {
         #expect(array[0] == 10)
     }
 
+    @Test("a wrapped array offers an owned buffer's pointer and span accessors; generic span code takes either")
+    func wrappedInteroperates() throws {
+        // One function for both: it takes the view an owned buffer and a wrapped array both hand out.
+        func scale(_ values: inout MutableSpan<Double>, by factor: Double) {
+            for i in values.indices { values[i] *= factor }
+        }
+        var array: [Double] = [1, 2, 3, 4, 5, 6]
+        let arrayBase = array.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        var owned = try SystemMemoryAllocator().allocate(Double.self, count: 6)
+        owned.fill(with: 2)
+        var ownedView = owned.mutableSpan
+        scale(&ownedView, by: 3)
+        UnmanagedBuffer.withWrapping(&array) { wrapped in
+            #expect(wrapped.byteCount == 6 * MemoryLayout<Double>.stride)
+            // The same memory as the array, not a copy: a C function gets the array's own pointer.
+            #expect(wrapped.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == arrayBase)
+            #expect(wrapped.withUnsafeBytes { $0.count } == 48)
+            wrapped.withUnsafeMutableBufferPointer { $0[5] = 60 }
+            var view = wrapped.mutableSpan
+            scale(&view, by: 10)
+            #expect(wrapped.span(1..<3).count == 2 && wrapped.span(1..<3)[0] == 20)
+            var tail = wrapped.mutableSpan(4..<6)
+            tail[0] = -1
+            #expect(wrapped[4] == -1)
+            do { try wrapped.copy(from: owned) } catch { Issue.record("copy of equal counts threw \(error)") }
+        }
+        #expect(array == [6, 6, 6, 6, 6, 6])
+        #expect(owned.toArray() == [6, 6, 6, 6, 6, 6])
+        var short: [Double] = [0, 0]
+        let mismatch: AllocationError? = UnmanagedBuffer.withWrapping(&short) { wrapped in
+            do throws(AllocationError) { try wrapped.copy(from: owned) } catch { return error }
+            return nil
+        }
+        #expect(mismatch == .countMismatch(destination: 2, source: 6))
+        #expect(short == [0, 0])
+        owned.free()
+    }
+
     @Test("rebound(to:) reinterprets bytes and keeps ownership")
     func rebound() throws {
         let allocator = SystemMemoryAllocator()

@@ -2,8 +2,14 @@ extension UnmanagedBuffer {
     /// A non-owning, non-escapable buffer over memory a `MutableSpan` describes: what
     /// ``UnmanagedBuffer/withWrapping(_:_:)-392k4`` hands its closure (the .NET `WrapSpan`).
     ///
-    /// It offers the buffer's element access — subscript, spans, `fill`, `clear`, `copy(from:)` —
-    /// through a non-owning ``UnmanagedBuffer`` it keeps private, and never frees anything. It is
+    /// It offers the owned buffer's element access — subscript, spans and sub-spans, the scoped
+    /// pointer accessors C calls need, `fill`, `clear`, `copy(from:)` — through a non-owning
+    /// ``UnmanagedBuffer`` it keeps private, and never frees anything.
+    ///
+    /// Generic code that should take either an owned buffer or a wrapped array takes the view both
+    /// hand out — `inout MutableSpan<Element>` to write, `Span<Element>` to read — and is called with
+    /// `buffer.mutableSpan` or `wrapped.mutableSpan`: one function, no protocol to conform to, and
+    /// the same speed (a span loop vectorizes as a buffer loop does). It is
     /// `~Escapable`: it cannot be returned, stored, swapped with another value or captured by an
     /// escaping closure, so it cannot outlive the span it views. (An `inout UnmanagedBuffer` could be
     /// swapped out of the closure and used after the memory is gone; that is why this is a type of
@@ -19,6 +25,8 @@ extension UnmanagedBuffer {
 
         /// Number of elements.
         @inlinable public var count: Int { storage.count }
+        /// Number of bytes the elements occupy (`count × stride`).
+        @inlinable public var byteCount: Int { storage.byteCount }
         /// Whether there are no elements.
         @inlinable public var isEmpty: Bool { storage.isEmpty }
         /// The valid indices, `0..<count`.
@@ -48,6 +56,51 @@ extension UnmanagedBuffer {
             }
         }
 
+        /// A read-only view of `bounds`; traps, naming the range and the count, when `bounds` is
+        /// not within `0..<count`.
+        @inlinable
+        @_lifetime(borrow self)
+        public func span(_ bounds: Range<Int>) -> Span<Element> {
+            _overrideLifetime(storage.span(bounds), borrowing: self)
+        }
+
+        /// A mutable view of `bounds`; traps, naming the range and the count, when `bounds` is not
+        /// within `0..<count`.
+        @inlinable
+        @_lifetime(&self)
+        public mutating func mutableSpan(_ bounds: Range<Int>) -> MutableSpan<Element> {
+            _checkRange(bounds, storage.count)
+            let elements = unsafe UnsafeMutableBufferPointer(
+                start: storage.unsafeBaseAddress + bounds.lowerBound, count: bounds.count)
+            return _overrideLifetime(MutableSpan(_unsafeElements: elements), mutating: &self)
+        }
+
+        /// Calls `body` with a pointer to all elements (for a C function that reads them); the
+        /// pointer must not escape `body`.
+        @inlinable
+        public func withUnsafeBufferPointer<R: ~Copyable, E: Error>(
+            _ body: (UnsafeBufferPointer<Element>) throws(E) -> R
+        ) throws(E) -> R {
+            try storage.withUnsafeBufferPointer(body)
+        }
+
+        /// Calls `body` with a mutable pointer to all elements (for a C function that writes
+        /// them); the pointer must not escape `body`.
+        @inlinable
+        public mutating func withUnsafeMutableBufferPointer<R: ~Copyable, E: Error>(
+            _ body: (UnsafeMutableBufferPointer<Element>) throws(E) -> R
+        ) throws(E) -> R {
+            try storage.withUnsafeMutableBufferPointer(body)
+        }
+
+        /// Calls `body` with the elements' bytes; the pointer must not escape `body`.
+        @inlinable
+        public func withUnsafeBytes<R: ~Copyable, E: Error>(
+            _ body: (UnsafeRawBufferPointer) throws(E) -> R
+        ) throws(E) -> R {
+            try storage.withUnsafeBytes(body)
+        }
+
         /// Sets every element to `value`.
         @inlinable public mutating func fill(with value: Element) { storage.fill(with: value) }
 
@@ -58,6 +111,14 @@ extension UnmanagedBuffer {
         /// (and changes nothing) when the counts differ.
         @inlinable
         public mutating func copy(from source: Span<Element>) throws(AllocationError) { try storage.copy(from: source) }
+
+        /// Copies `source`'s elements over all elements; throws
+        /// ``AllocationError/countMismatch(destination:source:)`` (and changes nothing) when the
+        /// counts differ.
+        @inlinable
+        public mutating func copy(from source: borrowing UnmanagedBuffer<Element>) throws(AllocationError) {
+            try storage.copy(from: source)
+        }
 
         /// The elements as a Swift array (a copy).
         @inlinable public func toArray() -> [Element] { storage.toArray() }
