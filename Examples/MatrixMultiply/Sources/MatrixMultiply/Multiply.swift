@@ -22,13 +22,12 @@ func dgemm(
 
 /// The largest |x[i] − y[i]|, by BLAS, computed in the array's own storage (no copy): y ← y − x
 /// (daxpy), then the element of largest magnitude (idamax). `y` holds the differences afterwards.
-/// The array is viewed as a buffer with `UnmanagedBuffer.withWrapping`, its pointer reached
-/// through the view's span (the DocC article "Passing buffers to C" shows this function).
+/// The array is viewed as a buffer with `UnmanagedBuffer.withWrapping`, which hands C its pointer
+/// as an owned buffer does (the DocC article "Passing buffers to C" shows this function).
 func largestDifference(_ x: borrowing UnmanagedBuffer<Double>, _ y: inout [Double]) -> Double {
     precondition(x.count == y.count, "x and y differ in length")
     return UnmanagedBuffer.withWrapping(&y) { y in
-        var difference = y.mutableSpan
-        return difference.withUnsafeMutableBufferPointer { d in
+        y.withUnsafeMutableBufferPointer { d in
             x.withUnsafeBufferPointer { x in
                 let n = Int32(d.count)
                 cblas_daxpy(n, -1, x.baseAddress, 1, d.baseAddress, 1)
