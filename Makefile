@@ -1,8 +1,9 @@
 # ZiggyAlloc for Swift — the two commands a newcomer needs:
 #
 #   make check   the contributor's loop (about 10 minutes on a fresh clone of a 2-core machine):
-#                swift-format, build, the unit suites, the DocC catalogs, the compile-fail checks and
-#                every code block of the README and DocC articles compiled
+#                swift-format, build, the unit suites, the DocC catalogs, the compile-fail checks,
+#                every code block of the README and DocC articles compiled, and the tests
+#                Docs/Guarantees.md cites found in the sources
 #   make test    the full gate (.ci/run): install what is missing, build, run every test: unit tests (hugetlb tests reserve
 #                pages when root), a quick ziggy-bench run checking its output, the same suite under
 #                AddressSanitizer and ThreadSanitizer, a timed libFuzzer run, the MPI checks under
@@ -26,7 +27,7 @@ BENCH_ARGS ?=
 BENCH_HUGEPAGES ?= 600
 BENCH_1G_PAGES ?= 3
 
-.PHONY: all deps build docs format check test test-doc-blocks test-format test-unit test-unprivileged test-under-load test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench bench-check references clean
+.PHONY: all deps build docs format check test test-doc-blocks test-citations test-format test-unit test-unprivileged test-under-load test-compile-fail test-release-traps test-api test-walk test-misuse-coverage test-bench-cli examples test-mpi test-sanitizers test-asan test-tsan test-numa test-fuzz bench bench-check references clean
 
 all: build
 
@@ -56,6 +57,7 @@ check: deps
 	$(MAKE) docs
 	$(MAKE) test-compile-fail
 	$(MAKE) test-doc-blocks
+	$(MAKE) test-citations
 
 test: deps
 	$(MAKE) test-format
@@ -64,6 +66,7 @@ test: deps
 	$(MAKE) docs
 	$(MAKE) test-compile-fail
 	$(MAKE) test-doc-blocks
+	$(MAKE) test-citations
 	$(MAKE) test-release-traps
 	$(MAKE) test-api
 	$(MAKE) test-walk
@@ -167,6 +170,11 @@ test-compile-fail:
 # Every code block of the README and the DocC articles compiles (Tests/Docs/check-code-blocks).
 test-doc-blocks:
 	SWIFT=$(SWIFT) Tests/Docs/check-code-blocks
+
+# Every test Docs/Guarantees.md cites as Suite › "name" exists (Tests/Docs/check-test-citations;
+# reads the test sources, builds nothing).
+test-citations:
+	Tests/Docs/check-test-citations
 
 # Trap messages (index and count, a buffer outliving its arena) survive -O builds.
 test-release-traps:
