@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import ZiggyAlloc
 @_spi(AllocatorImplementation) import ZiggyAlloc
@@ -78,5 +79,42 @@ struct ScopedAllocatorTests {
         }
         let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
         #expect(text.contains("1 buffer(s) of 128 B are still alive at the end of the arena's scope"))
+    }
+
+    @Test("ScopedAllocator(chunkByteCount: Int.max - 32) then 1 byte throws instead of trapping")
+    func chunkSizeNearMaxThrows() async {
+        // In a child process: a chunk size overflowing on its way to malloc traps, which here
+        // would end every test. The child says what happened on stderr.
+        let result = await #expect(
+            processExitsWith: .success, observing: [\.standardErrorContent],
+            "ScopedAllocator(chunkByteCount: Int.max - 32).allocate(1 B) returned or trapped instead of throwing"
+        ) {
+            // Unbuffered: a trap would lose what print buffered.
+            func say(_ text: String) { _ = (text + "\n").withCString { write(STDERR_FILENO, $0, strlen($0)) } }
+            let arena = ScopedAllocator(chunkByteCount: Int.max - 32)
+            do throws(AllocationError) {
+                let count = try arena.allocate(UInt8.self, count: 1).count
+                say("ScopedAllocator(chunkByteCount: Int.max - 32).allocate(1 B) returned \(count) instead of throwing")
+                exit(EXIT_FAILURE)
+            } catch {
+                say("ScopedAllocator(chunkByteCount: Int.max - 32).allocate(1 B) threw: \(error)")
+                exit(EXIT_SUCCESS)
+            }
+        }
+        if let result { print(String(decoding: result.standardErrorContent, as: UTF8.self)) }
+    }
+
+    @Test("ScopedAllocator(chunkByteCount: 1 << 62): the out-of-memory error names the chunk size, not 1 B")
+    func hugeChunkErrorNamesSize() {
+        let arena = ScopedAllocator(chunkByteCount: 1 << 62)
+        do throws(AllocationError) {
+            _ = try arena.allocate(UInt8.self, count: 1).count
+            Issue.record("a 4 EiB chunk was allocated")
+        } catch {
+            print("ScopedAllocator(chunkByteCount: 1 << 62).allocate(1 B) -> \(error)")
+            guard case .outOfMemory(let bytes, _, _) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(bytes == 1, "the request was 1 B")
+            #expect(error.description.contains("\(64 + (1 << 62)) B chunk"), "the message does not name the chunk malloc refused")
+        }
     }
 }

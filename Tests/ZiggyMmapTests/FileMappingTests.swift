@@ -103,4 +103,28 @@ struct FileMappingTests {
         }
         #expect(!MapsSnapshot.take().ranges.contains { $0.start == start && $0.name == file.path })
     }
+
+    @Test("mapReadOnly(populate: true) reporting .kernel population has every page resident")
+    func filePopulateIsReal() throws {
+        let length = 16 * MiB
+        let file = TemporaryFile(bytes: [UInt8](repeating: 0x5A, count: length))
+        // Drop the file from the page cache (clean pages after fsync), so residency has to be earned.
+        let fd = open(file.path, O_RDONLY)
+        try #require(fd >= 0)
+        fsync(fd)
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+        let mapped = try FileMapping.mapReadOnly(file.path, as: UInt8.self, populate: true)
+        let reported = mapped.backing.mapping?.populate
+        let (rss, cached) = mapped.withUnsafeBufferPointer { pointer -> (Int, Int) in
+            let report = PageSize.Report.measure(address: UnsafeRawPointer(pointer.baseAddress!), byteCount: pointer.count)
+            return (report.regions.reduce(0) { $0 + $1.residentBytes }, report.rangeResidentBytes ?? -1)
+        }
+        print(
+            "populate: true -> backing.mapping?.populate = \(reported.printed); mapped (smaps Rss) \(rss) B of \(length) B; "
+                + "in page cache (mincore) \(cached) B")
+        if let reported, reported != .none {
+            #expect(rss >= length, "reports \(reported) population but only \(rss) of \(length) B are mapped in")
+        }
+    }
 }

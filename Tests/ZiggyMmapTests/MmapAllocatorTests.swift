@@ -167,6 +167,21 @@ struct MmapAllocatorTests {
         #expect(!MapsSnapshot.take().ranges.contains { $0.start == UInt(bitPattern: address) && Int($0.end - $0.start) == size })
     }
 
+    @Test("a buffer reused from the pool reports the same alignment as a fresh one")
+    func reusedBufferAlignment() throws {
+        let allocator = MmapAllocator(pageSize: .base, reusePoolBytes: 64 * MiB)
+        let fresh = try allocator.allocate(UInt8.self, count: MiB)
+        let freshAlignment = fresh.backing.alignment
+        let address = fresh.unsafeBaseAddress
+        fresh.free()
+        let reused = try allocator.allocate(UInt8.self, count: MiB)
+        try #require(
+            reused.backing.mapping?.isReused == true && reused.unsafeBaseAddress == address,
+            "the pool did not hand the mapping out again")
+        print("fresh buffer alignment \(freshAlignment), the same mapping reused: alignment \(reused.backing.alignment)")
+        #expect(reused.backing.alignment == freshAlignment)
+    }
+
     @Test("a THP request that cannot be served falls back to base pages, counted and reported")
     func fallbackReported() throws {
         let events = Locked<[MmapAllocator.FallbackEvent]>([])

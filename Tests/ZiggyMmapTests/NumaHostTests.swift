@@ -137,6 +137,74 @@ struct NumaHostTests {
         let buffer = try many.allocate(UInt8.self, count: 1 * MiB)
         #expect(buffer.backing.mapping?.numaPolicy == .preferredMany(nodes))
     }
+
+    // MARK: node numbers and node sets are checked where they are taken
+
+    @Test("NumaAllocator(policy: .preferred(-1)) throws unknownNode instead of trapping")
+    func preferredNegativeNode() async { await ChildScenario.preferredNegative.runInChild() }
+
+    @Test("NumaAllocator(policy: .bind([-1])) throws unknownNode instead of trapping")
+    func bindNegativeNode() async { await ChildScenario.bindNegative.runInChild() }
+
+    @Test("other public entries taking a node number throw unknownNode for -1")
+    func otherNegativeNodeEntries() async { await ChildScenario.otherNegativeNodes.runInChild() }
+
+    @Test(
+        "empty node sets are rejected at construction",
+        arguments: ["bind", "interleave", "preferredMany", "weightedInterleave"])
+    func emptyNodeSetRejected(mode: String) {
+        let policy: NumaPolicy =
+            switch mode {
+            case "bind": .bind([])
+            case "interleave": .interleave([])
+            case "preferredMany": .preferredMany([])
+            default: .weightedInterleave([])
+            }
+        do throws(MmapError) {
+            let allocator = try NumaAllocator(policy: policy)
+            var later = "allocate(4096 B) succeeded"
+            do throws(MmapError) { _ = try allocator.allocate(UInt8.self, count: 4096).count } catch {
+                later = "allocate(4096 B) -> \(error)"
+            }
+            Issue.record("NumaAllocator(policy: \(policy)) was accepted; later: \(later)")
+        } catch {
+            print("NumaAllocator(policy: \(policy)) -> \(error)")
+            guard case .invalidPolicy(policy, let reason) = error else {
+                Issue.record("rejected, but for another reason: \(error)"); return
+            }
+            #expect(reason.contains("names no node"), "\(reason)")
+        }
+    }
+
+    // The children: a negative node once trapped, which in the test process would end every test.
+
+    static func preferredNegative() -> Bool {
+        ChildScenario.expectUnknownNode("NumaAllocator(policy: .preferred(-1))") {
+            _ = try NumaAllocator(policy: .preferred(-1))
+        }
+    }
+
+    static func bindNegative() -> Bool {
+        ChildScenario.expectUnknownNode("NumaAllocator(policy: .bind([-1]))") {
+            _ = try NumaAllocator(policy: .bind([-1]))
+        }
+    }
+
+    static func otherNegativeNodes() -> Bool {
+        let pin = ChildScenario.expectUnknownNode("ThreadPinning.pinCurrentThread(to: -1)") {
+            _ = try ThreadPinning.pinCurrentThread(to: -1).node
+        }
+        let run = ChildScenario.expectUnknownNode("Team(perNode: 1, nodes: [-1])") {
+            try Team(perNode: 1, nodes: [-1]).run { _ in }
+        }
+        let with = ChildScenario.expectUnknownNode("ThreadPinning.withCurrentThread(pinnedTo: -1)") {
+            _ = try ThreadPinning.withCurrentThread(pinnedTo: -1) { 0 }
+        }
+        let reserve = ChildScenario.expectUnknownNode("HugePageReservation(.huge2MiB, count: 0, node: -1)") {
+            _ = try HugePageReservation(.huge2MiB, count: 0, node: -1).granted
+        }
+        return pin && run && with && reserve
+    }
 }
 
 final class CPUSet: @unchecked Sendable {
