@@ -120,8 +120,8 @@ let package = Package(
         ),
         // ziggy-fuzz's AddressSanitizer defaults (C: read before any Swift code can run).
         .target(name: "CZiggyFuzzOptions", path: "Tests/Fuzz/CZiggyFuzzOptions"),
-        // Seeded randomness, the thread runner and the invariant checker shared by the tests,
-        // ziggy-bench and ziggy-fuzz (not a product).
+        // Seeded randomness, the thread runner, the process-state snapshot (mappings, hugetlb pools)
+        // and the invariant checker shared by the tests, ziggy-bench and ziggy-fuzz (not a product).
         // Without the Numerics trait it conforms Complex itself, as a client would.
         .target(
             name: "ZiggySupport",

@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -175,7 +176,7 @@ struct FaultInjectionTests {
                 let warm = MmapAllocator(options)
                 _ = try warm.allocate(UInt8.self, count: 64 * MiB).count
             }
-            let before = MapsSnapshot.take()
+            let before = ProcessState.capture(hugePages: false)
             for call in [Kernel.Call.madvise, .mlock, .getMempolicy] {
                 let allocator = MmapAllocator(options)
                 let plan = KernelFaultPlan.failing(call, with: Errno(rawValue: ENOMEM), occurrence: nil)
@@ -183,7 +184,7 @@ struct FaultInjectionTests {
             }
             // Our request maps 64 MiB (+ up to 2 MiB of alignment slack before trimming); other new
             // mappings (thread stacks, sanitizer allocator regions) have other sizes.
-            let leftovers = MapsSnapshot.take().newLargeMappings(since: before, minimum: 64 * MiB)
+            let leftovers = ProcessState.capture(hugePages: false).newMappings(since: before, atLeast: 64 * MiB)
                 .filter { $0.end - $0.start <= UInt(66 * MiB) }
             precondition(leftovers.isEmpty, "mappings left behind: \(leftovers)")
         }
@@ -194,7 +195,7 @@ struct FaultInjectionTests {
         await #expect(processExitsWith: .success) {
             precondition(zg_set_memlock_limit(64 << 10) == 0, "setrlimit failed")
             _ = zg_drop_ipc_lock_capability()  // no-op when not root
-            let before = MapsSnapshot.take()
+            let before = ProcessState.capture(hugePages: false)
             let allocator = MmapAllocator(pageSize: .base, lock: true)
             do throws(MmapError) {
                 _ = try allocator.allocate(UInt8.self, count: 4 * MiB).count
@@ -209,7 +210,7 @@ struct FaultInjectionTests {
             }
             // Exactly our length: new threads' 8 MiB stacks may appear meanwhile.
             precondition(
-                !MapsSnapshot.take().newLargeMappings(since: before, minimum: 4 * MiB)
+                !ProcessState.capture(hugePages: false).newMappings(since: before, atLeast: 4 * MiB)
                     .contains { $0.end - $0.start == UInt(4 * MiB) }, "the 4 MiB mapping stayed")
             precondition(allocator.statistics == .zero)
         }

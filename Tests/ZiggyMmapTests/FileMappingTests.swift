@@ -2,6 +2,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -99,9 +100,9 @@ struct FileMappingTests {
         do {
             let mapped = try FileMapping.mapReadOnly(file.path, as: UInt8.self)
             start = mapped.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-            #expect(MapsSnapshot.take().ranges.contains { $0.start == start && $0.name == file.path })
+            #expect(ProcessState.readMappings().contains { $0.start == start && $0.path == file.path })
         }
-        #expect(!MapsSnapshot.take().ranges.contains { $0.start == start && $0.name == file.path })
+        #expect(!ProcessState.readMappings().contains { $0.start == start && $0.path == file.path })
     }
 
     @Test("mapReadOnly(populate: true) reporting .kernel population has every page resident")

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -36,9 +37,9 @@ struct MmapAllocatorTests {
         let length = 3 * MiB + 5 * 4096
         let buffer = try allocator.allocate(UInt64.self, count: length / 8)
         let start = UInt(bitPattern: buffer.unsafeBaseAddress)
-        #expect(MapsSnapshot.take().covers(start, length))
+        #expect(ProcessState.capture(hugePages: false).covers(start, byteCount: length))
         buffer.free()
-        let now = MapsSnapshot.take().ranges.filter { $0.start == start && Int($0.end - $0.start) == length }
+        let now = ProcessState.readMappings().filter { $0.start == start && $0.byteCount == length }
         #expect(now.isEmpty == true)
     }
 
@@ -164,7 +165,7 @@ struct MmapAllocatorTests {
         #expect(allocator.mmapStatistics.pooledBytes == size)
         allocator.drainPool()
         #expect(allocator.mmapStatistics.pooledBytes == 0)
-        #expect(!MapsSnapshot.take().ranges.contains { $0.start == UInt(bitPattern: address) && Int($0.end - $0.start) == size })
+        #expect(!ProcessState.readMappings().contains { $0.start == UInt(bitPattern: address) && $0.byteCount == size })
     }
 
     @Test("a buffer reused from the pool reports the same alignment as a fresh one")

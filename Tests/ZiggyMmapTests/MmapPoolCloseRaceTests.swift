@@ -2,6 +2,7 @@ import Glibc
 import Synchronization
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -84,8 +85,8 @@ extension MmapAllocatorTests {
         state.stop.store(true, ordering: .releasing)
         freeing.join()
         dropping.join()
-        let maps = MapsSnapshot.take()
-        let stillMapped = leaked.filter { maps.covers(UInt(bitPattern: $0.0), $0.1) }.count
+        let maps = ProcessState.capture(hugePages: false)
+        let stillMapped = leaked.filter { maps.covers(UInt(bitPattern: $0.0), byteCount: $0.1) }.count
         say(
             "rounds: \(rounds); buffers still mapped after both their buffer and their allocator ended: \(leaked.count) "
                 + "(in rounds \(leaked.map(\.round))); at the end, \(stillMapped) of them are still in /proc/self/maps")

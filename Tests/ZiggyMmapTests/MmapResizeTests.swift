@@ -2,6 +2,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -33,7 +34,8 @@ func blockGrowth<T>(after buffer: borrowing UnmanagedBuffer<T>) -> UnsafeMutable
 
 /// Whether something is mapped right after the buffer's mapping (so it cannot grow in place).
 func isBlocked<T>(after buffer: borrowing UnmanagedBuffer<T>) -> Bool {
-    MapsSnapshot.take().covers(UInt(bitPattern: buffer.unsafeBaseAddress) + UInt(buffer.backing.reservedByteCount), 4096)
+    ProcessState.capture(hugePages: false).covers(
+        UInt(bitPattern: buffer.unsafeBaseAddress) + UInt(buffer.backing.reservedByteCount), byteCount: 4096)
 }
 
 func unblock(_ guardPage: UnsafeMutableRawPointer?) {

@@ -1,6 +1,7 @@
 import CNuma
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -15,7 +16,7 @@ struct NumaMapsEntry {
 
     static func containing(_ address: UnsafeRawPointer) -> NumaMapsEntry? {
         let target = UInt(bitPattern: address)
-        guard let vma = MapsSnapshot.take().ranges.first(where: { $0.start <= target && target < $0.end }),
+        guard let vma = ProcessState.readMappings().first(where: { $0.start <= target && target < $0.end }),
             let text = Kernel.readText("/proc/self/numa_maps")
         else { return nil }
         for line in text.split(separator: "\n") {

@@ -6,8 +6,8 @@ import ZiggySupport
 @testable import ZiggyMmap
 
 // Helpers for StressTests.swift: a seeded generator, real threads, per-buffer byte patterns that
-// are cheap to write and check in a debug build, and a /proc/self/maps reader that keeps the
-// permissions (to tell thread stacks and malloc heaps from our own mappings).
+// are cheap to write and check in a debug build, and which anonymous mappings of a process-state
+// snapshot glibc's thread stacks and malloc heaps do not explain.
 
 /// The byte pattern of one thread's buffers: 128 KiB of seeded noise, read-only once made (so
 /// any thread may verify any buffer).
@@ -82,43 +82,9 @@ final class PatternSource: @unchecked Sendable {
     }
 }
 
-/// This process's mappings with their permissions, from `/proc/self/maps`.
-struct MappingTable {
-    struct Entry: Hashable, CustomStringConvertible {
-        let start: UInt
-        let end: UInt
-        let permissions: String
-        let inode: UInt64
-        let name: String
-        var byteCount: Int { Int(end - start) }
-        /// Anonymous memory: no file behind it and no kernel-given name such as [heap] or [stack];
-        /// private hugetlb mappings count too (the kernel shows them as a deleted `/anon_hugepage`).
-        var isAnonymous: Bool { (inode == 0 && name.isEmpty) || name.hasPrefix("/anon_hugepage") }
-        var isUnnamedAnonymous: Bool { inode == 0 && name.isEmpty }
-        var description: String {
-            "0x\(String(start, radix: 16))-0x\(String(end, radix: 16)) \(permissions) \(byteCount >> 10) KiB\(name.isEmpty ? "" : " " + name)"
-        }
-    }
-
-    let entries: [Entry]
-
-    static func take() -> MappingTable {
-        let text = Kernel.readText("/proc/self/maps") ?? ""
-        var entries: [Entry] = []
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 5, case let bounds = fields[0].split(separator: "-"), bounds.count == 2,
-                let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16)
-            else { continue }
-            entries.append(
-                Entry(
-                    start: low, end: high, permissions: String(fields[1]),
-                    inode: UInt64(fields[4]) ?? 0,
-                    name: fields.count > 5 ? fields[5...].joined(separator: " ") : ""))
-        }
-        return MappingTable(entries: entries.sorted { $0.start < $1.start })
-    }
-
+/// The stress test's reading of a `ProcessState` snapshot (ZiggySupport): which anonymous
+/// mappings glibc's own thread stacks and malloc heaps do not explain.
+extension ProcessState {
     /// Anonymous mappings that are not glibc's own thread stacks or malloc heaps:
     /// - a thread stack is a read-write mapping directly above a small inaccessible guard
     ///   mapping (glibc maps stack and guard together, then makes the guard `---p`);
@@ -128,12 +94,19 @@ struct MappingTable {
     /// windows split into a read-write and a `---p` part, so nothing of ours is filtered out by
     /// these rules; a leaked mapping adjacent to a stack or heap merges with it, breaks the
     /// shape, and shows here.
-    func unexplainedAnonymous() -> [Entry] {
+    ///
+    /// Anonymous here means no file behind it and no kernel-given name such as [heap] or [stack]
+    /// (narrower than `Mapping.isAnonymous`); private hugetlb mappings count too (the kernel shows
+    /// them as a deleted `/anon_hugepage`).
+    func unexplainedAnonymous() -> [Mapping] {
+        let entries = mappings ?? []
+        let isUnnamedAnonymous = { (entry: Mapping) in entry.inode == 0 && entry.name.isEmpty }
+        let isAnonymous = { (entry: Mapping) in isUnnamedAnonymous(entry) || entry.name.hasPrefix("/anon_hugepage") }
         let heapWindow: UInt = 64 << 20
         var explained = Set<Int>()
-        for (index, entry) in entries.enumerated() where entry.isUnnamedAnonymous && entry.permissions.hasPrefix("rw") {
+        for (index, entry) in entries.enumerated() where isUnnamedAnonymous(entry) && entry.permissions.hasPrefix("rw") {
             // Thread stack: read-write directly above a `---p` guard of at most 1 MiB.
-            if index > 0, case let below = entries[index - 1], below.isUnnamedAnonymous, below.end == entry.start,
+            if index > 0, case let below = entries[index - 1], isUnnamedAnonymous(below), below.end == entry.start,
                 below.permissions.hasPrefix("---"), below.byteCount <= 1 << 20
             {
                 explained.formUnion([index - 1, index])
@@ -141,7 +114,7 @@ struct MappingTable {
             // Malloc heap: adjacent mappings, read-write first, tiling [k·64 MiB, (k+1)·64 MiB).
             if entry.start % heapWindow == 0 {
                 var last = index
-                while last + 1 < entries.count, entries[last + 1].isUnnamedAnonymous,
+                while last + 1 < entries.count, isUnnamedAnonymous(entries[last + 1]),
                     entries[last + 1].start == entries[last].end, entries[last].end < entry.start + heapWindow
                 {
                     last += 1
@@ -149,7 +122,14 @@ struct MappingTable {
                 if entries[last].end == entry.start + heapWindow { explained.formUnion(index...last) }
             }
         }
-        return entries.indices.filter { entries[$0].isAnonymous && !explained.contains($0) }.map { entries[$0] }
+        return entries.indices.filter { isAnonymous(entries[$0]) && !explained.contains($0) }.map { entries[$0] }
+    }
+}
+
+extension ProcessState.Mapping {
+    /// The line a stress failure prints for a leftover mapping (sizes in KiB).
+    var stressDescription: String {
+        "0x\(String(start, radix: 16))-0x\(String(end, radix: 16)) \(permissions) \(byteCount >> 10) KiB\(name.isEmpty ? "" : " " + name)"
     }
 }
 

@@ -177,7 +177,7 @@ enum StressHarness {
         let thp = PageSize.TransparentHugePages.read()
         // The shared state (with its pattern noise) exists before the first snapshot.
         let shared = Shared(seed: seed, threads: threads)
-        let mapsBefore = MappingTable.take()
+        let mapsBefore = ProcessState.capture(hugePages: false)
         let clock = ContinuousClock()
         let started = clock.now
 
@@ -256,11 +256,11 @@ enum StressHarness {
         // /proc/self/maps: no anonymous mapping is left that glibc's stacks and heaps do not explain
         // (not under a sanitizer, whose allocator keeps its own mappings).
         let before = Set(mapsBefore.unexplainedAnonymous())
-        let leftover = activeSanitizer != nil ? [] : MappingTable.take().unexplainedAnonymous().filter { !before.contains($0) }
+        let leftover = activeSanitizer != nil ? [] : ProcessState.capture(hugePages: false).unexplainedAnonymous().filter { !before.contains($0) }
         if !leftover.isEmpty {
             shared.fail(
                 "\(leftover.count) anonymous mapping(s) appeared and stayed: "
-                    + leftover.map(\.description).joined(separator: ", "))
+                    + leftover.map(\.stressDescription).joined(separator: ", "))
         }
 
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18

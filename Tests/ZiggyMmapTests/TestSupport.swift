@@ -14,37 +14,6 @@ extension Optional {
     var printed: String { map { String(describing: $0) } ?? "nil" }
 }
 
-/// Anonymous and other mappings of this process, from `/proc/self/maps`.
-struct MapsSnapshot {
-    let ranges: [(start: UInt, end: UInt, name: String)]
-
-    static func take() -> MapsSnapshot {
-        let text = Kernel.readText("/proc/self/maps") ?? ""
-        var ranges: [(UInt, UInt, String)] = []
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard let bounds = fields.first?.split(separator: "-"), bounds.count == 2,
-                let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16)
-            else { continue }
-            ranges.append((low, high, fields.count > 5 ? String(fields[5]) : ""))
-        }
-        return MapsSnapshot(ranges: ranges)
-    }
-
-    var totalBytes: Int { ranges.reduce(0) { $0 + Int($1.end - $1.start) } }
-
-    /// Mappings of at least `minimum` bytes present now but not in `earlier`.
-    func newLargeMappings(since earlier: MapsSnapshot, minimum: Int) -> [(start: UInt, end: UInt, name: String)] {
-        let old = Set(earlier.ranges.map { "\($0.start)-\($0.end)" })
-        return ranges.filter { Int($0.end - $0.start) >= minimum && !old.contains("\($0.start)-\($0.end)") }
-    }
-
-    /// Whether any mapping overlaps `[start, start + length)`.
-    func covers(_ start: UInt, _ length: Int) -> Bool {
-        ranges.contains { $0.start < start + UInt(length) && $0.end > start }
-    }
-}
-
 /// A file under /tmp removed when the value ends.
 struct TemporaryFile: ~Copyable {
     let path: String

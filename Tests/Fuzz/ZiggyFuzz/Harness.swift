@@ -27,7 +27,7 @@ enum Harness {
     nonisolated(unsafe) static var lastMicros = 0
     static let trace = getenv("ZIGGY_FUZZ_TRACE").map { String(cString: $0) } == "1"
     /// The snapshot taken before the input's first mapping operation (nil: none yet).
-    nonisolated(unsafe) static var baseline: InvariantSnapshot?
+    nonisolated(unsafe) static var baseline: ProcessState?
     /// The sizes the input's mapping operations could have mapped: the mappings the end-of-input
     /// comparison looks at (the process maps other things meanwhile — sanitizer bookkeeping,
     /// libFuzzer's tables — of other sizes).
@@ -72,8 +72,8 @@ enum Harness {
         if let baseline, !mapsAfterEach { compareMappings(with: baseline) }
     }
 
-    static func compareMappings(with before: InvariantSnapshot) {
-        let after = InvariantSnapshot.capture(hugePages: false)
+    static func compareMappings(with before: ProcessState) {
+        let after = ProcessState.capture(hugePages: false)
         let filter = MappingFilter(byteCounts: mappedSizes, matching: threadsStarted ? notAnonymous : distinctive)
         require(after.differences(since: before, mappings: filter))
     }
@@ -91,7 +91,7 @@ enum Harness {
     /// failed on 1 MiB that appeared beside an existing 2 MiB anonymous mapping while the seam
     /// had every range unmapped: ASan's or the Swift runtime's heap growing); the seam's exact
     /// range account checks the library's own, and /proc/self/maps confirms those are gone.
-    static func overlapsSeamRanges(_ mapping: InvariantSnapshot.Mapping) -> Bool {
+    static func overlapsSeamRanges(_ mapping: ProcessState.Mapping) -> Bool {
         #if ENABLE_MOCKING
         let range = mapping.start..<mapping.end
         return seamRanges.contains { $0.overlaps(range) }
@@ -107,7 +107,7 @@ enum Harness {
     /// mappings, and anonymous ones of 64 KiB or more. Under ASan every thread maps and unmaps a
     /// few pages of sanitizer state, so smaller anonymous ones are left to the kernel seam's exact
     /// count (debug and fuzz builds).
-    static let distinctive: @Sendable (InvariantSnapshot.Mapping) -> Bool = { mapping in
+    static let distinctive: @Sendable (ProcessState.Mapping) -> Bool = { mapping in
         #if ENABLE_MOCKING
         return !mapping.isAnonymous || mapping.name.hasPrefix("/anon_hugepage")
             || (mapping.byteCount >= 64 << 10 && overlapsSeamRanges(mapping))
@@ -118,7 +118,7 @@ enum Harness {
 
     /// After threads were started, only hugetlb and file mappings: ASan's thread registry then
     /// takes 64 KiB chunks of anonymous memory for good, and glibc caches thread stacks.
-    static let notAnonymous: @Sendable (InvariantSnapshot.Mapping) -> Bool = { mapping in
+    static let notAnonymous: @Sendable (ProcessState.Mapping) -> Bool = { mapping in
         #if ENABLE_MOCKING
         return !mapping.isAnonymous || mapping.name.hasPrefix("/anon_hugepage")
         #else
@@ -130,9 +130,9 @@ enum Harness {
     /// what it maps through the kernel seam, which must all be unmapped again when it returns;
     /// the hugetlb pools must be as they were.
     static func mappingOperation(sizes: Set<Int>, _ body: () -> Void) {
-        if baseline == nil { baseline = InvariantSnapshot.capture(hugePages: false) }
-        let before = mapsAfterEach ? InvariantSnapshot.capture(hugePages: false) : nil
-        let pools = checkPools ? InvariantSnapshot.capture(mappings: false) : nil
+        if baseline == nil { baseline = ProcessState.capture(hugePages: false) }
+        let before = mapsAfterEach ? ProcessState.capture(hugePages: false) : nil
+        let pools = checkPools ? ProcessState.capture(mappings: false, hugePages: true) : nil
         mappedSizes.formUnion(sizes.filter { $0 > 0 })
         hugePagesAvailableBefore = [PageSize.huge2MiB, .huge1GiB].reduce(into: [:]) {
             $0[$1.byteCount] = HugePageReservation.Pool.read($1)?.available ?? 0
@@ -159,7 +159,7 @@ enum Harness {
         body()
         #endif
         if let pools {
-            let changes = InvariantSnapshot.capture(mappings: false).differences(since: pools)
+            let changes = ProcessState.capture(mappings: false, hugePages: true).differences(since: pools)
             if poolMode == "strict" {
                 require(changes)
             } else if !changes.isEmpty && !notedForeignPoolChange {

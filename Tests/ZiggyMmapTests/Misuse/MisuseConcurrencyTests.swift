@@ -84,8 +84,8 @@ enum Race {
 
     /// Records an issue when a VMA with exactly one of `ranges` remains in /proc/self/maps.
     static func expectUnmapped(_ ranges: [(UInt, Int)], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        let maps = MapsSnapshot.take()
-        for (start, length) in ranges where maps.ranges.contains(where: { $0.start == start && $0.end == start + UInt(length) }) {
+        let maps = ProcessState.readMappings()
+        for (start, length) in ranges where maps.contains(where: { $0.start == start && $0.end == start + UInt(length) }) {
             Issue.record("\(what): 0x\(String(start, radix: 16)) (\(length) B) is still mapped", sourceLocation: sourceLocation)
         }
     }

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -112,7 +113,7 @@ func checkFile(
     let shown = path.replacing(/\/tmp\/ziggy-misuse-[^\/]*/, with: "<zoo>").replacing(/\/fd\/[0-9]+/, with: "/fd/<n>")
     Hostile.tried(
         writable ? .mapReadWrite : .mapReadOnly, shown.count > 100 ? "\(shown.prefix(20))… (\(shown.count) characters)" : shown)
-    let before = MapsSnapshot.take()
+    let before = ProcessState.capture(hugePages: false)
     var thrown: MmapError?
     do throws(MmapError) {
         if writable {
@@ -141,8 +142,8 @@ func checkFile(
         thrown = error
     }
     // Nothing of the file may stay mapped after the buffer (or the failure).
-    let left = MapsSnapshot.take().newLargeMappings(since: before, minimum: 1).filter {
-        $0.name.hasPrefix("/tmp/ziggy-misuse-") || $0.name == path
+    let left = ProcessState.capture(hugePages: false).newMappings(since: before, atLeast: 1).filter {
+        $0.path.hasPrefix("/tmp/ziggy-misuse-") || $0.path == path
     }
     #expect(left.isEmpty, "\(label): still mapped: \(left.map(\.name))", sourceLocation: sourceLocation)
     switch (expected, thrown) {
@@ -314,7 +315,7 @@ extension MisuseSuite {
                 let label =
                     "mapReadOnly(\(stride == 1 ? "UInt8" : "UInt64"), count: \(count.map(String.init) ?? "nil"), offset: \(offset)\(populate ? ", populate" : ""))"
                 Hostile.tried(.mapReadOnly, label)
-                let before = MapsSnapshot.take()
+                let before = ProcessState.capture(hugePages: false)
                 var outcome: Result<(Int, BufferBacking), MmapError>
                 do throws(MmapError) {
                     if stride == 1 {
@@ -330,7 +331,7 @@ extension MisuseSuite {
                 } catch {
                     outcome = .failure(error)
                 }
-                let left = MapsSnapshot.take().newLargeMappings(since: before, minimum: 1).filter { $0.name == path }
+                let left = ProcessState.capture(hugePages: false).newMappings(since: before, atLeast: 1).filter { $0.path == path }
                 #expect(left.isEmpty, "\(label): the file stays mapped")
                 switch (want, outcome) {
                 case (.elements(let n), .success(let (count, backing))):
@@ -545,14 +546,14 @@ extension MisuseSuite {
             }
             // Deleted as well: the mappings keep the inode alive until they end.
             unlink(path)
-            let before = MapsSnapshot.take()
-            #expect(before.ranges.contains { $0.name.hasPrefix(path) }, "the mappings should still be there")
+            let before = ProcessState.readMappings()
+            #expect(before.contains { $0.path.hasPrefix(path) }, "the mappings should still be there")
             _ = readWrite.buffer.count
             _ = readOnly.count
             _ = consume readWrite
             _ = consume readOnly
             #expect(
-                !MapsSnapshot.take().ranges.contains { $0.name.hasPrefix(path) },
+                !ProcessState.readMappings().contains { $0.path.hasPrefix(path) },
                 "unmapping a truncated, deleted file left it mapped")
         }
 
@@ -566,7 +567,7 @@ extension MisuseSuite {
             unlink(path)
             #expect(mapped.toArray() == (0..<8192).map { UInt8(truncatingIfNeeded: $0) })
             _ = consume mapped
-            #expect(!MapsSnapshot.take().ranges.contains { $0.name.hasPrefix(path) })
+            #expect(!ProcessState.readMappings().contains { $0.path.hasPrefix(path) })
         }
 
         @Test(

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -61,7 +62,7 @@ extension MisuseSuite {
                             "strict \(size), populate \(populate): \(input.bytes) B, alignment \(input.alignment.map(String.init) ?? "default") with \(free) pages free"
                         Hostile.tried(input.alignment == nil ? .allocate : .allocateAligned, label)
                         let before = allocator.misuseState
-                        let process = ProcessState.take()
+                        let process = ProcessState.capture()
                         let error = thrownError(label) { () throws(MmapError) in
                             if let alignment = input.alignment {
                                 _ = try allocator.allocate(UInt8.self, count: input.bytes, alignment: alignment).count
@@ -101,7 +102,7 @@ extension MisuseSuite {
                 let allocator = MmapAllocator(pageSize: .huge1GiB, fallback: policy, onFallback: log.handler)
                 let label = "1 GiB, \(policy): \(bytes) B with \(free1G) × 1 GiB and \(free2M) × 2 MiB pages free"
                 Hostile.tried(.mmapInit, label)
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 do {
                     let buffer = try allocator.allocate(UInt8.self, count: bytes)
                     let backing = buffer.backing
@@ -175,7 +176,7 @@ extension MisuseSuite {
                 Hostile.tried(
                     kind == "numa-bind0" ? .numaInit : kind == "mmap-pooled" ? .mmapInitOptions : .mmapInit,
                     "\(kind) populate \(label)")
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 let outcome: (MmapError?, MisuseState, MisuseState)
                 switch kind {
                 case "mmap": outcome = Self.populateOnce(MmapAllocator(populate: .parallel(threads: threads)), bytes)
@@ -241,7 +242,7 @@ extension MisuseSuite {
             Hostile.tried(.mmapInitOptions, "Options(reusePoolBytes: \(capacity))")
             let options = MmapAllocator.Options(reusePoolBytes: capacity)
             #expect(options.reusePoolBytes == capacity)
-            let process = ProcessState.take()
+            let process = ProcessState.capture()
             for allocator in [MmapAllocator(reusePoolBytes: capacity), MmapAllocator(options)] {
                 try Self.exercisePool(allocator, capacity: capacity, bytes: bytes, mapped: mapped)
             }
@@ -273,7 +274,7 @@ extension MisuseSuite {
 
         @Test("an allocator dropped with a full Int.max pool unmaps everything it held")
         func droppedWithFullPool() throws {
-            let process = ProcessState.take()
+            let process = ProcessState.capture()
             let lengths = [4096 * 5, 4096 * 7, 4096 * 11]
             Hostile.tried(.mmapInit, "reusePoolBytes: Int.max, dropped holding \(lengths.count) mappings")
             var ranges: [(UInt, Int)] = []

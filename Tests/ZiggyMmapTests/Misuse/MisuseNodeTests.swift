@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -43,7 +44,7 @@ extension MisuseSuite {
             arguments: [PageSize.base, .transparentHuge, .huge2MiB, .huge1GiB])
         func policyNodes(pageSize: PageSize) {
             withHugeTLBPool {
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 for policy in Self.policies {
                     for fallback in [MmapAllocator.Fallback.strict, .anySmaller] {
                         let label = "NumaAllocator(policy: \(policy), pageSize: \(pageSize), fallback: \(fallback))"
@@ -151,7 +152,7 @@ extension MisuseSuite {
                 let label = "bind([0]) 2 MiB \(fallback), \(bytes) B with \(free) free on node 0"
                 Hostile.tried(.numaInit, label)
                 Hostile.tried(.allocate, "numa: " + label)
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 let before = allocator.misuseState
                 do throws(MmapError) {
                     let buffer = try allocator.allocate(UInt8.self, count: bytes)
@@ -274,7 +275,7 @@ extension MisuseSuite {
         @Test("HugePageReservation: negative, huge and unknown-node requests are refused before the pool is touched")
         func reservationArguments() throws {
             try withHugeTLBPool {
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 let memAvailable =
                     (Kernel.readText("/proc/meminfo") ?? "").split(separator: "\n")
                     .first { $0.hasPrefix("MemAvailable:") }.flatMap { Int($0.split(separator: " ")[1]) }.map { $0 * 1024 } ?? 0
@@ -348,17 +349,17 @@ extension MisuseSuite {
                 for node in [nil, 0] as [Int?] {
                     Hostile.tried(
                         .reservationInit, "huge2MiB, count 1, node \(node.map(String.init) ?? "nil") (granted and released)")
-                    let before = ProcessState.hugePageTotals()
+                    let before = ProcessState.readHugePagePools()
                     do {
                         let reservation = try HugePageReservation(.huge2MiB, count: 1, node: node)
                         #expect(reservation.granted <= 1 && reservation.requested == 1)
                         print(
                             "misuse: HugePageReservation(.huge2MiB, count: 1, node: \(node.map(String.init) ?? "nil")) granted \(reservation.granted)"
                         )
-                        #expect(ProcessState.hugePageTotals()[0] == before[0].map { $0 + reservation.granted })
+                        #expect(ProcessState.readHugePagePools()[2048] == before[2048].map { $0 + reservation.granted })
                         reservation.release()
                     }
-                    #expect(ProcessState.hugePageTotals() == before, "the pool after the reservation ended differs from before")
+                    #expect(ProcessState.readHugePagePools() == before, "the pool after the reservation ended differs from before")
                 }
             }
         }

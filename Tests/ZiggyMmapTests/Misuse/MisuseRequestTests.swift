@@ -2,6 +2,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -319,7 +320,7 @@ func runRequestMatrix<A: UnmanagedMemoryAllocator & MisuseInspectable & ~Copyabl
         let before = allocator.misuseState
         var refused = false
         if case .refusedByBackend = request.expectation { refused = true }
-        let process = ProcessState.take(maps: refused)
+        let process = ProcessState.capture(mappings: refused)
         let outcome = attempt(allocator, request)
         let after = allocator.misuseState
         switch (request.expectation, outcome) {

@@ -2,6 +2,7 @@ import Glibc
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -22,7 +23,7 @@ extension MisuseSuite {
             let before = UInt(bitPattern: unsafe buffer.unsafeBaseAddress)
             let stats = allocator.statistics
             for count in Self.hostileCounts {
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 Hostile.tried(.resize, "\(name): resize(1001 × UInt32, to: \(count))")
                 let error = thrownError("\(name) resize to \(count)") { () throws(A.Failure) in
                     try allocator.resize(&buffer, to: count)
@@ -70,7 +71,7 @@ extension MisuseSuite {
             var mapped = try FileMapping.mapReadWrite(file.path, as: UInt8.self)
             for count in [0, 10, 5000, 1 << 20] {
                 Hostile.tried(.resize, "read-write file mapping of 5000 B to \(count)")
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 // Any allocator refuses: the file mapping's owner says why.
                 let error = thrownError("file mapping to \(count)") { () throws(AllocationError) in
                     try SystemMemoryAllocator().resize(&mapped.buffer, to: count)

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -49,30 +50,16 @@ enum Hostile {
 
 // MARK: nothing left behind
 
-/// Process-wide state a failed operation must leave as it was: the mappings of this process and
-/// the hugetlb pools (`nr_hugepages` of both sizes). Take one before the hostile input, check
-/// after.
+/// The "nothing left behind" check on the shared process-state snapshot (`ProcessState`, in
+/// ZiggySupport): take one before the hostile input with `ProcessState.capture()`, check after.
 ///
 /// The pools are machine-wide: any process following the hugetlb pool lock protocol may reserve
-/// pages at any time it does not hold the lock. So they are read — and compared — only when the
-/// snapshot is taken holding that lock (inside `withHugeTLBPool`, which must then last until the
-/// check); otherwise the check compares only what is this process's own, its mappings.
-struct ProcessState {
-    /// nil when taken without the mappings (for inputs that cannot map anything).
-    let maps: MapsSnapshot?
-    /// nil when taken without the hugetlb pool lock.
-    let hugePages: [Int?]?
-
-    static func hugePageTotals() -> [Int?] {
-        [
-            Kernel.readInt("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"),
-            Kernel.readInt("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"),
-        ]
-    }
-
-    static func take(maps: Bool = true) -> ProcessState {
-        ProcessState(maps: maps ? .take() : nil, hugePages: HugePagePoolLock.isHeldHere ? hugePageTotals() : nil)
-    }
+/// pages at any time it does not hold the lock. So `capture()` reads them only when taken holding
+/// that lock (inside `withHugeTLBPool`, which must then last until the check), and they are
+/// compared only then; otherwise the check compares only what is this process's own, its mappings.
+extension ProcessState {
+    /// The order of the pools in a report: 2 MiB, then 1 GiB (KiB keys of `hugePages`).
+    private static let poolOrder = [2048, 1 << 20]
 
     /// Records an issue for every mapping created since this snapshot whose length is one of
     /// `lengths` (what the failed request could have left mapped), and for a changed hugetlb pool.
@@ -83,15 +70,15 @@ struct ProcessState {
         let suspect = Set(lengths.filter { $0 > 0 })
         // A mapping split out of one that already existed (ThreadSanitizer's shadow, a heap) is
         // not new memory; what a request leaves behind lies where nothing was mapped before.
-        if let maps, !suspect.isEmpty,
-            case let left = MapsSnapshot.take().newLargeMappings(since: maps, minimum: 1)
+        if let maps = mappings, !suspect.isEmpty,
+            case let left = ProcessState.capture(hugePages: false).newMappings(since: self, atLeast: 1)
                 .filter({ new in
-                    suspect.contains(Int(new.end - new.start))
-                        && !maps.ranges.contains { $0.start <= new.start && new.end <= $0.end }
+                    suspect.contains(new.byteCount)
+                        && !maps.contains { $0.start <= new.start && new.end <= $0.end }
                 }), !left.isEmpty
         {
             let text = left.map {
-                "0x\(String($0.start, radix: 16))-0x\(String($0.end, radix: 16)) (\(Int($0.end - $0.start)) B) \($0.name)"
+                "0x\(String($0.start, radix: 16))-0x\(String($0.end, radix: 16)) (\($0.byteCount) B) \($0.path)"
             }
             Issue.record("\(what()): left mapped: \(text.joined(separator: ", "))", sourceLocation: sourceLocation)
         }
@@ -102,10 +89,10 @@ struct ProcessState {
                 sourceLocation: sourceLocation)
             return
         }
-        let pools = ProcessState.hugePageTotals()
+        let pools = ProcessState.readHugePagePools()
         if pools != hugePages {
             Issue.record(
-                "\(what()): nr_hugepages (2 MiB, 1 GiB) changed from \(hugePages) to \(pools)",
+                "\(what()): nr_hugepages (2 MiB, 1 GiB) changed from \(Self.poolOrder.map { hugePages[$0] }) to \(Self.poolOrder.map { pools[$0] })",
                 sourceLocation: sourceLocation)
         }
     }

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
+import ZiggySupport
 
 @testable import ZiggyMmap
 
@@ -68,7 +69,7 @@ extension MisuseSuite {
         func blockedAllocations() throws {
             let team = try Team()
             withHugeTLBPool {
-                let process = ProcessState.take()
+                let process = ProcessState.capture()
                 for count in [-1, Int.min, Int.max, Int.max / 8, AllocationRequest.addressSpaceLimit / 8 + 1] {
                     let label = "team.allocate(Double.self, count: \(count))"
                     Hostile.tried(.teamAllocate, label)
@@ -99,7 +100,7 @@ extension MisuseSuite {
                     let label =
                         "team.allocate(UInt8.self, count: 4 GiB, pageSize: .huge1GiB, fallback: .strict) with \(pool?.free ?? 0) free"
                     Hostile.tried(.teamAllocate, label)
-                    let process = ProcessState.take()
+                    let process = ProcessState.capture()
                     let error = thrownError(label) { () throws(MmapError) in
                         _ = try team.allocate(UInt8.self, count: 4 << 30, pageSize: .huge1GiB)
                     }
