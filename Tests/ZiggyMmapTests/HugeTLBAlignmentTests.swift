@@ -38,7 +38,8 @@ extension HugeTLBTests {
             } catch {
                 Issue.record("with \(pool.available) free 2 MiB pages, 1 B aligned to \(alignment) failed: \(error)")
                 if case .hugePagesUnavailable(_, let needed, _) = error {
-                    print("the error says it needs \(needed) page(s); it maps \(alignment / (2 * MiB)) (alignment slack on hugetlb)")
+                    print(
+                        "the error says it needs \(needed) page(s); it maps \(alignment / (2 * MiB)) (alignment slack on hugetlb)")
                 }
             }
         }

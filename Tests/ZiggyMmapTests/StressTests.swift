@@ -256,7 +256,9 @@ enum StressHarness {
         // /proc/self/maps: no anonymous mapping is left that glibc's stacks and heaps do not explain
         // (not under a sanitizer, whose allocator keeps its own mappings).
         let before = Set(mapsBefore.unexplainedAnonymous())
-        let leftover = activeSanitizer != nil ? [] : ProcessState.capture(hugePages: false).unexplainedAnonymous().filter { !before.contains($0) }
+        let leftover =
+            activeSanitizer != nil
+            ? [] : ProcessState.capture(hugePages: false).unexplainedAnonymous().filter { !before.contains($0) }
         if !leftover.isEmpty {
             shared.fail(
                 "\(leftover.count) anonymous mapping(s) appeared and stayed: "
