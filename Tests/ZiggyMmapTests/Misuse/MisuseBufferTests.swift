@@ -14,7 +14,7 @@ import ZiggyKernel
 /// Every trap the suite provokes, run in a child process by name.
 enum TrapCase: String, CaseIterable, Sendable, Codable {
     case getMinusOne, getCount, getCountPlusOne, getIntMax, getIntMin, getEmpty, setCount, setMinusOne
-    case wrappedGetMinusOne, wrappedSetCount, readOnlyGetCount, readOnlyGetMinusOne
+    case wrappedGetMinusOne, wrappedSetCount, wrappedSpanPastEnd, wrappedMutableSpanMinusOne, readOnlyGetCount, readOnlyGetMinusOne
     case spanMinusOne, spanPastEnd, spanAtEnd, spanNearIntMax, spanIntMin, mutableSpanMinusOne, mutableSpanPastEnd
     case unsafeWrappingClass
     case dotShorter, dotLonger
@@ -32,6 +32,8 @@ enum TrapCase: String, CaseIterable, Sendable, Codable {
         case .setMinusOne: (.subscriptIndex, "UnmanagedBuffer index -1 out of range for count 4")
         case .wrappedGetMinusOne: (.wrappedSubscript, "UnmanagedBuffer index -1 out of range for count 3")
         case .wrappedSetCount: (.wrappedSubscript, "UnmanagedBuffer index 3 out of range for count 3")
+        case .wrappedSpanPastEnd: (.wrappedSpanRange, "UnmanagedBuffer range 2..<4 out of range for count 3")
+        case .wrappedMutableSpanMinusOne: (.wrappedMutableSpanRange, "UnmanagedBuffer range -1..<1 out of range for count 3")
         case .readOnlyGetCount: (.readOnlySubscript, "UnmanagedBuffer index 4096 out of range for count 4096")
         case .readOnlyGetMinusOne: (.readOnlySubscript, "UnmanagedBuffer index -1 out of range for count 4096")
         case .spanMinusOne: (.spanRange, "UnmanagedBuffer range -1..<1 out of range for count 4")
@@ -67,6 +69,13 @@ enum TrapCase: String, CaseIterable, Sendable, Codable {
             let index = self == .wrappedGetMinusOne ? -1 : 3
             UnmanagedBuffer<Int>.withWrapping(&span) { wrapped in
                 if index < 0 { sink = wrapped[index] } else { wrapped[index] = 1 }
+            }
+        case .wrappedSpanPastEnd, .wrappedMutableSpanMinusOne:
+            var storage = [Int](repeating: 0, count: 3)
+            var span = storage.mutableSpan
+            let pastEnd = self == .wrappedSpanPastEnd
+            UnmanagedBuffer<Int>.withWrapping(&span) { wrapped in
+                if pastEnd { sink = wrapped.span(2..<4).count } else { sink = wrapped.mutableSpan(-1..<1).count }
             }
         case .readOnlyGetCount, .readOnlyGetMinusOne:
             let path = "/tmp/ziggy-misuse-trap-\(getpid())"
@@ -122,6 +131,16 @@ extension MisuseSuite {
             }
             var empty = UnmanagedBuffer<Int>()
             #expect(empty.span(0..<0).isEmpty && empty.mutableSpan(0..<0).isEmpty)
+            var storage = [Int](repeating: 5, count: 4)
+            var span = storage.mutableSpan
+            UnmanagedBuffer<Int>.withWrapping(&span) { wrapped in
+                for range in [0..<0, 4..<4, 0..<4, 2..<2] {
+                    Hostile.tried(.wrappedSpanRange, "\(range) of 4")
+                    Hostile.tried(.wrappedMutableSpanRange, "\(range) of 4")
+                    #expect(wrapped.span(range).count == range.count)
+                    #expect(wrapped.mutableSpan(range).count == range.count)
+                }
+            }
         }
 
         @Test(
@@ -148,8 +167,10 @@ extension MisuseSuite {
             var span = storage.mutableSpan
             Hostile.tried(.wrappedCopy, label)
             Hostile.tried(.withWrapping, "span of \(destination)")
+            Hostile.tried(.wrappedCopyFromBuffer, label)
             UnmanagedBuffer<Int32>.withWrapping(&span) { wrapped in
                 #expect(thrownError(label) { () throws(AllocationError) in try wrapped.copy(from: values.span) } == expected)
+                #expect(thrownError(label) { () throws(AllocationError) in try wrapped.copy(from: other) } == expected)
             }
             #expect(storage.allSatisfy { $0 == -7 })
         }
@@ -387,6 +408,23 @@ extension MisuseSuite {
             }
             var storage: [UInt64] = []
             var span = storage.mutableSpan
+            Hostile.tried(.wrappedWithBufferPointer, "empty span; throwing body")
+            Hostile.tried(.wrappedWithMutableBufferPointer, "empty span; throwing body")
+            Hostile.tried(.wrappedWithBytes, "empty span; throwing body")
+            UnmanagedBuffer<UInt64>.withWrapping(&span) { wrapped in
+                #expect(wrapped.withUnsafeBufferPointer { $0.count } == 0)
+                #expect(wrapped.withUnsafeMutableBufferPointer { $0.count } == 0)
+                #expect(wrapped.withUnsafeBytes { $0.count } == 0)
+                #expect(throws: BodyError(code: 5)) {
+                    try wrapped.withUnsafeBufferPointer { _ throws(BodyError) -> Void in throw BodyError(code: 5) }
+                }
+                #expect(throws: BodyError(code: 6)) {
+                    try wrapped.withUnsafeMutableBufferPointer { _ throws(BodyError) -> Void in throw BodyError(code: 6) }
+                }
+                #expect(throws: BodyError(code: 7)) {
+                    try wrapped.withUnsafeBytes { _ throws(BodyError) -> Void in throw BodyError(code: 7) }
+                }
+            }
             Hostile.tried(.withWrapping, "empty span; throwing body")
             #expect(throws: BodyError(code: 4)) {
                 try UnmanagedBuffer<UInt64>.withWrapping(&span) { wrapped throws(BodyError) -> Void in
