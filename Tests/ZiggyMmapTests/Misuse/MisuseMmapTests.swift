@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import Testing
 @_spi(AllocatorImplementation) import ZiggyAlloc
 import ZiggyKernel
@@ -14,7 +13,7 @@ import ZiggySupport
 
 /// Collects fallback events (onFallback runs on the allocating thread).
 final class FallbackLog: Sendable {
-    let events = Mutex<[MmapAllocator.FallbackEvent]>([])
+    let events = Locked<[MmapAllocator.FallbackEvent]>([])  // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
     var all: [MmapAllocator.FallbackEvent] { events.withLock { $0 } }
     var handler: @Sendable (MmapAllocator.FallbackEvent) -> Void { { event in self.events.withLock { $0.append(event) } } }
 }
