@@ -13,7 +13,8 @@ import ZiggySupport
 
 /// Collects fallback events (onFallback runs on the allocating thread).
 final class FallbackLog: Sendable {
-    let events = Locked<[MmapAllocator.FallbackEvent]>([])  // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
+    // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
+    let events = Locked<[MmapAllocator.FallbackEvent]>([])
     var all: [MmapAllocator.FallbackEvent] { events.withLock { $0 } }
     var handler: @Sendable (MmapAllocator.FallbackEvent) -> Void { { event in self.events.withLock { $0.append(event) } } }
 }

@@ -13,7 +13,8 @@ import ZiggyKernel
 
 /// Log messages a debug allocator writes.
 final class MisuseLog: Sendable {
-    let messages = Locked<[String]>([])  // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
+    // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
+    let messages = Locked<[String]>([])
 
     var logger: Logger { Logger(label: "misuse") { _ in Handler(log: self) } }
 

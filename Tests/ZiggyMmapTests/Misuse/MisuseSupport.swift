@@ -307,7 +307,8 @@ final class Counter: Sendable {
 
 /// Values collected from any thread.
 final class Collector: Sendable {
-    private let storage = Locked<[Int]>([])  // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
+    // pthread-backed: ThreadSanitizer cannot see Mutex synchronize (make test-tsan)
+    private let storage = Locked<[Int]>([])
     func append(_ value: Int) { storage.withLock { $0.append(value) } }
     var values: [Int] { storage.withLock { $0 } }
 }
