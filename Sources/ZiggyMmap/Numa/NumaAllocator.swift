@@ -94,7 +94,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     init(
         blockedFor team: Team, memoryNodes: NodeSet? = nil, pageSize: PageSize = .base,
         fallback: MmapAllocator.Fallback = .strict, populate: PopulateMode = .parallel(threads: Int.max),
-        lock: Bool = false, reusePoolBytes: Int = 0,
+        lock: Bool = false, reusePoolBytes: Int = 0, granule: Int = 1,
         onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
     ) throws(MmapError) {
         let nodes = memoryNodes ?? team.nodes
@@ -111,7 +111,8 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         let options = MmapAllocator.Options(
             pageSize: pageSize, fallback: fallback, populate: populateMode, lock: lock,
             reusePoolBytes: reusePoolBytes, onFallback: onFallback)
-        engine = MappingEngine(options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes), chain: chain)
+        engine = MappingEngine(options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes, granule: granule),
+            chain: chain)
     }
 
     deinit {

@@ -14,7 +14,7 @@ struct Placement: Sendable {
     let poolNodes: NodeSet
     /// For a blocked placement: the team whose schedule cuts the mapping into blocks (one node
     /// each, populated by the members that will use them) and the memory nodes asked for.
-    let blocked: (team: Team, memoryNodes: NodeSet?)?
+    let blocked: (team: Team, memoryNodes: NodeSet?, granule: Int)?
 
     init(policy: NumaPolicy, populateCPUs: [Int]?, poolNodes: NodeSet) {
         self.policy = policy
@@ -23,11 +23,13 @@ struct Placement: Sendable {
         blocked = nil
     }
 
-    init(blockedFor team: Team, memoryNodes: NodeSet?) {
+    /// `granule`: bytes every cut between blocks is a multiple of (a grid's row or plane; 1 for a
+    /// flat buffer).
+    init(blockedFor team: Team, memoryNodes: NodeSet?, granule: Int = 1) {
         policy = .bind(memoryNodes ?? team.nodes)
         populateCPUs = nil
         poolNodes = memoryNodes ?? team.nodes
-        blocked = (team, memoryNodes)
+        blocked = (team, memoryNodes, granule)
     }
 
     /// The one node a bind policy names, for messages about its pool.
@@ -36,7 +38,9 @@ struct Placement: Sendable {
     /// The blocks of a blocked placement over `length` bytes of `size` pages: computed once per
     /// mapping by the engine, which hands it to every step below and to the record.
     func schedule(_ length: Int, _ size: PageSize) -> Team.Schedule? {
-        blocked.map { $0.team.schedule(UInt8.self, count: length, pageSize: size, memoryNodes: $0.memoryNodes) }
+        blocked.map {
+            $0.team.schedule(UInt8.self, count: length, pageSize: size, memoryNodes: $0.memoryNodes, granule: $0.granule)
+        }
     }
 
     /// Before mapping hugetlb pages: the nodes that must supply them have them free (one sysfs

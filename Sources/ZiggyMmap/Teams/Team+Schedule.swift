@@ -68,6 +68,14 @@ extension Team {
             self.count = count
         }
 
+        /// lcm(pageBytes, granule) / pageBytes, or `totalPages` (one unit for everything) when the
+        /// multiple is larger than the buffer or overflows.
+        static func pagesPerUnit(pageBytes: Int, granule: Int, totalPages: Int) -> Int {
+            func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+            let (unitBytes, overflow) = (pageBytes / gcd(pageBytes, granule)).multipliedReportingOverflow(by: granule)
+            return overflow ? totalPages : min(unitBytes / pageBytes, totalPages)
+        }
+
         /// The first of `count` elements of `stride` bytes starting at or after page `page`
         /// (`count` past the last page, also when the byte size overflows).
         static func element(atPage page: Int, _ count: Int, _ stride: Int, _ pageBytes: Int) -> Int {
@@ -82,13 +90,19 @@ extension Team {
         /// on pages of `pageBytes`, with memory on `memoryNodes` (default: the members' nodes).
         /// `distance(a, b)` orders nodes for memory nodes without members. A count below 0 is taken as
         /// 0, a stride or page size below 1 as 1.
+        ///
+        /// `granule`: every cut is also a multiple of this many bytes from the start (a grid's row
+        /// or plane, so that no row straddles two members' pages): the buffer is cut in units of
+        /// the least common multiple of the page and the granule — whole units per member, so a
+        /// member whose share is below one unit gets an empty part.
         init(
             count: Int, stride: Int, pageBytes: Int, members: [Team.Member], memoryNodes: NodeSet? = nil,
-            distance: (Int, Int) -> Int
+            granule: Int = 1, distance: (Int, Int) -> Int
         ) {
             let count = max(count, 0)
             let stride = max(stride, 1)
             let pageBytes = max(pageBytes, 1)
+            let granule = max(granule, 1)
             self.count = count
             self.pageBytes = pageBytes
             let memberNodes = NodeSet(members.map(\.node))
@@ -103,6 +117,10 @@ extension Team {
             }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
             let totalPages = overflow ? Int.max / pageBytes : bytes / pageBytes + (bytes % pageBytes == 0 ? 0 : 1)
+            // Pages per unit of cutting: lcm(page, granule) / page (1 without a granule; the whole
+            // buffer as one unit when the multiple overflows).
+            let pagesPerUnit = max(1, Self.pagesPerUnit(pageBytes: pageBytes, granule: granule, totalPages: totalPages))
+            let totalUnits = totalPages / pagesPerUnit + (totalPages % pagesPerUnit == 0 ? 0 : 1)
             let weight = workers.reduce(0) { $0 + $1.count }
             // Element index of the first element starting at or after page `page`; the end of the
             // last page is `count` even when count × stride overflows (the pages then stop short of
@@ -116,13 +134,18 @@ extension Team {
                 let wide = value.multipliedFullWidth(by: numerator)
                 return denominator.dividingFullWidth(wide).quotient
             }
+            // Unit `u` begins at page u × pagesPerUnit (the last unit ends at the last page).
+            func page(atUnit unit: Int) -> Int {
+                let (page, overflow) = unit.multipliedReportingOverflow(by: pagesPerUnit)
+                return overflow ? totalPages : min(page, totalPages)
+            }
             for (target, group) in zip(targets, workers) {
-                let firstPage = share(totalPages, workerSoFar, weight)
+                let firstUnit = share(totalUnits, workerSoFar, weight)
                 workerSoFar += group.count
-                let endPage = share(totalPages, workerSoFar, weight)
+                let endUnit = share(totalUnits, workerSoFar, weight)
                 for (rank, member) in group.enumerated() {
-                    let low = firstPage + share(endPage - firstPage, rank, group.count)
-                    let high = firstPage + share(endPage - firstPage, rank + 1, group.count)
+                    let low = page(atUnit: firstUnit + share(endUnit - firstUnit, rank, group.count))
+                    let high = page(atUnit: firstUnit + share(endUnit - firstUnit, rank + 1, group.count))
                     parts.append(
                         Part(
                             member: member.index, node: target, elements: element(atPage: low)..<element(atPage: high),
@@ -140,8 +163,14 @@ extension Team {
         _ type: T.Type, count: Int, pageSize: PageSize = .base,
         memoryNodes: NodeSet? = nil
     ) -> Team.Schedule {
+        schedule(T.self, count: count, pageSize: pageSize, memoryNodes: memoryNodes, granule: 1)
+    }
+
+    /// The schedule with every cut also on a multiple of `granule` bytes (a grid's rows or planes).
+    func schedule<T>(_ type: T.Type, count: Int, pageSize: PageSize, memoryNodes: NodeSet?, granule: Int) -> Team.Schedule {
         Team.Schedule(
             count: count, stride: MemoryLayout<T>.stride, pageBytes: pageSize.byteCount, members: members,
-            memoryNodes: memoryNodes, distance: { [topology] in topology.distance(from: $0, to: $1) ?? 255 })
+            memoryNodes: memoryNodes, granule: granule,
+            distance: { [topology] in topology.distance(from: $0, to: $1) ?? 255 })
     }
 }
