@@ -37,18 +37,11 @@ extension Grid {
             @inline(__always) get { _start[_window.offset(i, j, k)] }
         }
 
-        /// The part of this view within `first` × `second` (a 2-D view); traps, naming the ranges,
-        /// unless both lie within the view.
+        /// The part of this view within `ranges` (2 or 3, one per dimension, in the grid's
+        /// coordinates); traps, naming the ranges, unless each lies within the view.
         @_lifetime(copy self)
-        public func slice(_ first: Range<Int>, _ second: Range<Int>) -> View {
-            let (window, offset) = _window.slice([first, second])
-            return _overrideLifetime(View(_start: _start + offset, window: window, fastest: _fastest), copying: self)
-        }
-
-        /// The part of this view within `first` × `second` × `third` (a 3-D view).
-        @_lifetime(copy self)
-        public func slice(_ first: Range<Int>, _ second: Range<Int>, _ third: Range<Int>) -> View {
-            let (window, offset) = _window.slice([first, second, third])
+        public func slice(_ ranges: Range<Int>...) -> View {
+            let (window, offset) = _window.slice(ranges)
             return _overrideLifetime(View(_start: _start + offset, window: window, fastest: _fastest), copying: self)
         }
 
