@@ -16,12 +16,21 @@ struct NumaMapsEntry {
 
     static func containing(_ address: UnsafeRawPointer) -> NumaMapsEntry? {
         let target = UInt(bitPattern: address)
-        guard let vma = ProcessState.readMappings().first(where: { $0.start <= target && target < $0.end }),
-            let text = Kernel.readText("/proc/self/numa_maps")
-        else { return nil }
+        return overlapping(target..<target + 1).first
+    }
+
+    /// The VMAs overlapping `range` (addresses), ascending: a blocked buffer's `mbind` splits its
+    /// mapping into one VMA per run of pages bound to one node, so a block is covered by one or
+    /// more of them.
+    static func overlapping(_ range: Range<UInt>) -> [NumaMapsEntry] {
+        let vmas = ProcessState.readMappings().filter { $0.start < range.upperBound && range.lowerBound < $0.end }
+        guard !vmas.isEmpty, let text = Kernel.readText("/proc/self/numa_maps") else { return [] }
+        var entries: [NumaMapsEntry] = []
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            guard let first = fields.first, UInt(first, radix: 16) == vma.start else { continue }
+            guard let first = fields.first, let start = UInt(first, radix: 16),
+                let vma = vmas.first(where: { $0.start == start })
+            else { continue }
             var perNode: [Int: Int] = [:]
             var pageKB = 4
             for field in fields.dropFirst(2) {
@@ -33,11 +42,12 @@ struct NumaMapsEntry {
                     pageKB = kb
                 }
             }
-            return NumaMapsEntry(
-                start: vma.start, end: vma.end, policy: String(fields[1]), pagesPerNode: perNode,
-                kernelPageSizeKB: pageKB)
+            entries.append(
+                NumaMapsEntry(
+                    start: vma.start, end: vma.end, policy: String(fields[1]), pagesPerNode: perNode,
+                    kernelPageSizeKB: pageKB))
         }
-        return nil
+        return entries.sorted { $0.start < $1.start }
     }
 }
 

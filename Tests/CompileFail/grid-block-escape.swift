@@ -1,0 +1,14 @@
+// Issue 23: a member's view of its block cannot leave the forEachBlock call — kept outside (here
+// in a Mutex, the safe way to share state with the members), it would outlive the call and let
+// the caller write the block while another region runs. Grid.MutableView is non-escapable.
+//
+// EXPECT-ERROR: error: type 'Grid<Double>.MutableView' does not conform to protocol 'Escapable'
+import Synchronization
+import ZiggyMmap
+
+func escapeBlock() throws {
+    let team = try Team()
+    var grid = try team.allocate(Double.self, extents: [512, 512])
+    let kept = Mutex<Grid<Double>.MutableView?>(nil)
+    team.forEachBlock(of: &grid) { _, _, view in kept.withLock { $0 = view } }
+}
