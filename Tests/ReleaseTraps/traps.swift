@@ -18,6 +18,12 @@ case "arena":
         survivor = try arena.allocate(UInt8.self, count: 16)
     }
     print("not reached: \(survivor?.count ?? 0)")
+case "grid":
+    // A grid index outside the extents traps in release builds, naming the indices and the extents.
+    var grid = try Grid<Double>(extents: [3, 4], allocator: SystemMemoryAllocator())
+    let row = CommandLine.arguments.count + 1   // 3, not a compile-time constant
+    grid[row, 0] = 1
+    print("not reached: \(grid[0, 0])")
 default:
-    print("usage: traps index|arena")
+    print("usage: traps index|arena|grid")
 }
