@@ -77,7 +77,6 @@ private struct CBLASTranspose: Equatable { let rawValue: UInt32 }
 private let CblasRowMajor = CBLASOrder(rawValue: 101)
 private let CblasNoTrans = CBLASTranspose(rawValue: 111)
 
-// swift-format-ignore: AlwaysUseLowerCamelCase
 private func cblas_dgemm(
     _ order: CBLASOrder, _ transA: CBLASTranspose, _ transB: CBLASTranspose, _ m: Int32, _ n: Int32, _ k: Int32,
     _ alpha: Double, _ a: UnsafePointer<Double>!, _ lda: Int32, _ b: UnsafePointer<Double>!, _ ldb: Int32,
