@@ -3,7 +3,7 @@
 // keeps the grid's coordinates (a view of rows 100..<200 is indexed with 100..<200), which is what
 // lets a team member run the same stencil code on its block as on the whole grid.
 extension Grid {
-    /// A read-only, non-escaping view of a grid or of a rectangular part of it (``slice(_:_:)``),
+    /// A read-only, non-escaping view of a grid or of a rectangular part of it (``slice(_:)``),
     /// indexed with the grid's own indices.
     @frozen
     public struct View: ~Escapable {
