@@ -19,7 +19,7 @@ struct GridTeamTests {
             #expect(block.elements.lowerBound * 8 % 4096 == 0)
             #expect(block.elements.lowerBound == block.indices.lowerBound * 1008)
         }
-        try team.forEachBlock(of: &grid) { member, block, view in
+        team.forEachBlock(of: &grid) { member, block, view in
             for i in view.indices(0) {
                 for j in view.indices(1) { view[i, j] = Double(member.index * 1_000_000 + i) }
             }
@@ -36,7 +36,7 @@ struct GridTeamTests {
         let team = try Team()
         var source = try team.allocate(Double.self, extents: [64, 512], padding: .bytes(4096))
         var target = try team.allocate(Double.self, extents: [64, 512], padding: .bytes(4096))
-        try team.forEachBlock(of: &source) { _, _, view in
+        team.forEachBlock(of: &source) { _, _, view in
             for i in view.indices(0) { for j in view.indices(1) { view[i, j] = Double(i * 1000 + j) } }
         }
         try team.forEachBlock(of: &target, reading: source, halo: 1) { _, block, out, input in

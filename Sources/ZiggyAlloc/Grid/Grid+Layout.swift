@@ -64,7 +64,8 @@ extension Grid {
             }
             if let bad = extents.firstIndex(where: { $0 < 1 }) {
                 throw .invalidArgument(
-                    "Grid extents \(extents): extent \(extents[bad]) of dimension \(bad) is below 1; every extent must be at least 1")
+                    "Grid extents \(extents): extent \(extents[bad]) of dimension \(bad) is below 1; every extent must be at least 1"
+                )
             }
             let multiple = padding.byteMultiple
             guard multiple > 0, multiple & (multiple - 1) == 0, padding == .none || multiple >= stride else {
