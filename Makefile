@@ -82,7 +82,7 @@ test: deps
 # `make format` rewrites the files, `make test-format` fails on any difference. The compile-fail
 # snippets are left as written (their diagnostics name lines).
 FORMAT_PATHS := Sources Benchmarks/ZiggyBench Tests/ZiggyAllocTests Tests/ZiggyMmapTests Tests/ZiggyFoundationTests Tests/Fuzz \
-	Examples/HeatDiffusion Examples/MatrixMultiply Examples/ComplexFFT Integrations/MPI
+	Examples/HeatDiffusion Examples/Stencil3D Examples/ImageBlur Examples/MatrixMultiply Examples/ComplexFFT Integrations/MPI
 
 format:
 	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)

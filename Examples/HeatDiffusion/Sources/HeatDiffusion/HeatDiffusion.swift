@@ -51,8 +51,9 @@ struct HeatDiffusion: ParsableCommand {
         // Three versions of two grids each. Populating more than the host has would summon the
         // OOM killer rather than fail, so refuse up front (the library maps nothing it cannot touch).
         if !noMemoryCheck, let available = memoryAvailable(), 6 * layout.byteCount > available {
+            let needed = 6 * layout.byteCount
             FileHandle.standardError.write(
-                Data("heat-diffusion: error: --size \(size) needs \(6 * layout.byteCount) B, MemAvailable is \(available) B\n".utf8))
+                Data("heat-diffusion: error: --size \(size) needs \(needed) B, MemAvailable is \(available) B\n".utf8))
             throw ExitCode.failure
         }
 

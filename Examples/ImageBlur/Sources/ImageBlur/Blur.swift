@@ -97,7 +97,9 @@ func blurInOneThread(_ image: borrowing Grid<Pixel>, into out: inout Grid<Pixel>
 @inline(__always)
 func testPixel(x: Int, y: Int, width: Int, height: Int) -> Pixel {
     let hash = (x &* 2_654_435_761 ^ y &* 40503) >> 7
-    return Pixel(UInt8(x * 255 / max(width - 1, 1)), UInt8(y * 255 / max(height - 1, 1)), UInt8(truncatingIfNeeded: hash), UInt8(truncatingIfNeeded: x ^ y))
+    return Pixel(
+        UInt8(x * 255 / max(width - 1, 1)), UInt8(y * 255 / max(height - 1, 1)), UInt8(truncatingIfNeeded: hash),
+        UInt8(truncatingIfNeeded: x ^ y))
 }
 
 /// Paints the test image; each member its own rows.
