@@ -82,7 +82,7 @@ test: deps
 # `make format` rewrites the files, `make test-format` fails on any difference. The compile-fail
 # snippets are left as written (their diagnostics name lines).
 FORMAT_PATHS := Sources Benchmarks/ZiggyBench Tests/ZiggyAllocTests Tests/ZiggyMmapTests Tests/ZiggyFoundationTests Tests/Fuzz \
-	Examples/HeatDiffusion Examples/MatrixMultiply Examples/ComplexFFT Integrations/MPI
+	Examples/HeatDiffusion Examples/Stencil3D Examples/ImageBlur Examples/MatrixMultiply Examples/ComplexFFT Integrations/MPI
 
 format:
 	$(SWIFT) format format --in-place --recursive $(FORMAT_PATHS)
@@ -205,8 +205,8 @@ test-bench-cli:
 	$(SWIFT) build --product ziggy-bench
 	Tests/BenchCLI/check-ziggy-bench .build/debug/ziggy-bench
 
-# The runnable numerical examples (Examples/*: HeatDiffusion, MatrixMultiply with OpenBLAS,
-# ComplexFFT with FFTW), each a package of its own depending on this one by path, so the library's
+# The runnable numerical examples (Examples/*: HeatDiffusion, Stencil3D, ImageBlur, MatrixMultiply
+# with OpenBLAS, ComplexFFT with FFTW), each a package of its own depending on this one by path, so the library's
 # build never needs BLAS or FFTW headers. Installs libopenblas-dev and libfftw3-dev when root (else
 # names the apt command), builds each in release mode into one shared scratch path, runs each on a
 # small size and on bad input, then HeatDiffusion inside a 2-node qemu VM; prints one line per

@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 //
-// A Jacobi heat-diffusion stencil on two blocked, NUMA-placed grids worked by a ZiggyMmap Team,
-// checked against the same computation on [Double] with DispatchQueue.concurrentPerform.
+// A Jacobi heat-diffusion stencil on two NUMA-placed Grids worked by a ZiggyMmap Team (forEachBlock),
+// checked against the same sweep on flat buffers (forEachChunk) and on [Double] with concurrentPerform.
 // A package of its own so that the library's build never depends on an example's needs.
 import PackageDescription
 

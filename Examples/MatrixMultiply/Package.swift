@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 //
-// OpenBLAS dgemm on UnmanagedBuffers mapped with 2 MiB pages and with base pages, checked against
-// a naive Swift multiply. A package of its own: the library never needs the BLAS headers.
+// OpenBLAS dgemm on Grids (their padded leading dimension as lda) mapped with 2 MiB pages and with
+// base pages, checked against a naive Swift multiply. A package of its own: the library never needs the BLAS headers.
 import PackageDescription
 
 let package = Package(

@@ -48,7 +48,7 @@ extension Grid {
         /// The contiguous line through the given indices of the slower dimensions (a row of a
         /// row-major 2-D view: `line(i)`; a column of a column-major one: `line(j)`; in 3-D, two
         /// indices), over the view's range of the fastest dimension; traps outside the view.
-        @_lifetime(copy self)
+        @inlinable @inline(__always) @_lifetime(copy self)
         public func line(_ indices: Int...) -> Span<Element> {
             let (offset, count) = _window.line(fastest: _fastest, indices)
             let span = Span(_unsafeElements: UnsafeBufferPointer(start: _start + offset, count: count))
@@ -109,7 +109,7 @@ extension Grid {
 
         /// The contiguous line through the given indices of the slower dimensions, writable (see
         /// ``View/line(_:)``).
-        @_lifetime(&self)
+        @inlinable @inline(__always) @_lifetime(&self)
         public mutating func mutableLine(_ indices: Int...) -> MutableSpan<Element> {
             let (offset, count) = _window.line(fastest: _fastest, indices)
             let span = MutableSpan(_unsafeElements: UnsafeMutableBufferPointer(start: _start + offset, count: count))

@@ -116,26 +116,27 @@ struct _GridWindow: Sendable, Hashable {
     }
 
     /// The line along the `fastest` dimension through `fixed` (the other indices, in order): its
-    /// offset from the first element and its length; traps as `offset` does.
-    @usableFromInline
+    /// offset from the first element and its length; traps, naming the indices and the window,
+    /// when they are not `rank - 1` indices inside the window or the line is empty.
+    ///
+    /// Inlinable and free of arrays of its own: a stencil asks for several lines per row, and the
+    /// caller's variadic array then folds away (only its count and elements are read, even on the
+    /// trapping path), leaving one bounds check per line and no allocation.
+    @inlinable @inline(__always)
     func line(fastest: Int, _ fixed: [Int]) -> (offset: Int, count: Int) {
-        var index = [0, 0, 0]
-        var k = 0
-        for d in 0..<rank where d != fastest {
-            index[d] = fixed[k]
-            k += 1
-        }
-        index[fastest] = indices(fastest).lowerBound
-        let ranges = (0..<rank).map { indices($0) }
+        let count = extentAlong(fastest)
+        let given = fixed.count
+        let a = given > 0 ? fixed[0] : 0
+        let b = given > 1 ? fixed[1] : 0
+        // The fastest dimension's index is its first; the others are the given ones, in order
+        // (the fastest dimension is the first or the last).
+        let (d0, d1, d2) =
+            fastest == 0 ? (0, a &- lower1, rank == 3 ? b &- lower2 : 0) : (a &- lower0, rank == 3 ? b &- lower1 : 0, 0)
         let inside =
-            fixed.count == rank - 1 && extentAlong(fastest) > 0
-            && (0..<rank).allSatisfy { $0 == fastest || ranges[$0].contains(index[$0]) }
-        if !inside {
-            _reportFatal("Grid line \(fixed) out of range for \(self)")
-            preconditionFailure("Grid line out of range")
-        }
-        let offset = rank == 3 ? self.offset(index[0], index[1], index[2]) : self.offset(index[0], index[1])
-        return (offset, extentAlong(fastest))
+            given == rank &- 1 && count > 0 && UInt(bitPattern: d0) < UInt(bitPattern: extent0)
+            && UInt(bitPattern: d1) < UInt(bitPattern: extent1) && UInt(bitPattern: d2) < UInt(bitPattern: extent2)
+        if _slowPath(!inside) { _reportGridLine(self, given, a, b, given > 2 ? fixed[2] : 0) }
+        return (d0 &* stride0 &+ d1 &* stride1 &+ d2 &* stride2, count)
     }
 
     @inlinable
@@ -157,4 +158,13 @@ func _reportGridIndex(_ window: _GridWindow, _ given: Int, _ i: Int, _ j: Int, _
     } else {
         _reportFatal("Grid index \(index) out of range for \(window)")
     }
+}
+
+/// Traps for a line out of range, naming its indices (the first three of `given`) and the window.
+@usableFromInline @inline(never)
+func _reportGridLine(_ window: _GridWindow, _ given: Int, _ a: Int, _ b: Int, _ c: Int) -> Never {
+    let shown = [a, b, c].prefix(given).map(String.init).joined(separator: ", ")
+    let fixed = given > 3 ? "of \(given) indices [\(shown), …]" : "[\(shown)]"
+    _reportFatal("Grid line \(fixed) out of range for \(window)")
+    preconditionFailure("Grid line out of range")
 }

@@ -8,23 +8,23 @@ import ZiggyMmap
 struct ComplexFFT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "complex-fft",
-        abstract: "FFTW on UnmanagedBuffer<Complex<Double>>, on 2 MiB and base pages.")
+        abstract: "FFTW on UnmanagedBuffer and Grid of Complex<Double>: 1-D and 2-D, on 2 MiB and base pages.")
 
-    @Option(help: "Transform length for the timing (Complex<Double> elements).")
-    var size = 1 << 16
+    @Option(help: "Side of the 2-D transform timed (size × size Complex<Double> elements).")
+    var size = 256
 
     @Option(help: "Executions timed per page size (the best is reported).")
     var repeats = 5
 
     func validate() throws {
-        guard (1...(1 << 40)).contains(size) else { throw ValidationError("--size must be in 1...\(1 << 40)") }
-        guard size <= Int(Int32.max) else { throw ValidationError("--size must fit FFTW's int (\(Int32.max))") }
+        guard (1...(1 << 24)).contains(size) else { throw ValidationError("--size must be in 1...\(1 << 24)") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
     }
 
     func run() throws {
         do {
             try check()
+            try check2D()
             try time()
         } catch {
             // The library's typed errors (MmapError, AllocationError) print what was asked and why not.
@@ -56,6 +56,36 @@ struct ComplexFFT: ParsableCommand {
         }
     }
 
+    /// The 2-D transform against the naive 2-D DFT, and the inverse, on 12 × 10 grids: unpadded
+    /// ones through fftw_plan_dft_2d, and rows padded to cache lines (10 elements, 160 B, in lines
+    /// of 12) through fftw_plan_many_dft with the leading dimension as the embedded row length.
+    func check2D() throws {
+        let heap = SystemMemoryAllocator()
+        for padding in [Grid<Complex<Double>>.Padding.none, .cacheLine] {
+            var x = try complexGrid([12, 10], padding: padding, allocator: heap)
+            var spectrum = try complexGrid([12, 10], padding: padding, allocator: heap)
+            var back = try complexGrid([12, 10], padding: padding, allocator: heap)
+            fillSignal(&x)
+            let reference = naiveDFT(x)
+            transform(&x, into: &spectrum, sign: FFTW_FORWARD)
+            var forwardError = 0.0
+            for k0 in 0..<12 {
+                for k1 in 0..<10 { forwardError = max(forwardError, (spectrum[k0, k1] - reference[k0 * 10 + k1]).length) }
+            }
+            transform(&spectrum, into: &back, sign: FFTW_BACKWARD)
+            let inverseError = largestDifference(back, scaledBy: 120, x)
+            let plan = padding == .none ? "fftw_plan_dft_2d" : "fftw_plan_many_dft, inembed {12, \(x.layout.leadingDimension)}"
+            print(
+                "check 12 × 10 (\(plan), rows of \(x.layout.leadingDimension)): "
+                    + "max |fft − naive dft| = \(forwardError), max |ifft(fft(x))/n − x| = \(inverseError)")
+            guard forwardError <= 1e-9, inverseError <= 1e-12 else {
+                throw CheckFailed("FFTW disagrees with the naive 2-D DFT or the inverse")
+            }
+        }
+    }
+
+    /// The 2-D transform timed on unpadded size × size grids (fftw_plan_dft_2d) mapped with 2 MiB
+    /// pages and with base pages.
     func time() throws {
         var times: [Double] = []
         for (name, allocator) in [
@@ -63,23 +93,23 @@ struct ComplexFFT: ParsableCommand {
             ("base", MmapAllocator(pageSize: .base, populate: .kernel)),
         ] {
             // Mappings are page-aligned, which meets every FFTW SIMD alignment.
-            var x = try allocator.allocate(Complex<Double>.self, count: size)
-            var y = try allocator.allocate(Complex<Double>.self, count: size)
+            var x = try complexGrid([size, size], padding: .none, allocator: allocator)
+            var y = try complexGrid([size, size], padding: .none, allocator: allocator)
             fillSignal(&x)
             let best = transform(&x, into: &y, sign: FFTW_FORWARD, repeats: repeats)
-            var z = try allocator.allocate(Complex<Double>.self, count: size)
+            var z = try complexGrid([size, size], padding: .none, allocator: allocator)
             transform(&y, into: &z, sign: FFTW_BACKWARD)
-            var error = 0.0
-            for j in 0..<size { error = max(error, (scaled(z[j], 1 / Double(size)) - x[j]).length) }
+            let error = largestDifference(z, scaledBy: Double(size * size), x)
             times.append(best)
+            let (mx, my) = (x.buffer.backing.mapping, y.buffer.backing.mapping)
             print(
-                "\(name): x \(x.backing.mapping?.obtainedPageSize ?? .base), y \(y.backing.mapping?.obtainedPageSize ?? .base)"
-                    + (x.backing.mapping?.fallbackReason.map { " (fell back: \($0))" } ?? "")
-                    + ", fftw_alignment_of = \(fftwAlignment(x)), \(x.pageSizeReport())")
+                "\(name): x \(mx?.obtainedPageSize ?? .base), y \(my?.obtainedPageSize ?? .base)"
+                    + (mx?.fallbackReason.map { " (fell back: \($0))" } ?? "")
+                    + ", fftw_alignment_of = \(fftwAlignment(x.buffer)), \(x.buffer.pageSizeReport())")
             print(
                 String(
-                    format: "%@: n = %d forward plan execution best of %d: %.3f ms; inverse recovers x within %.1e",
-                    name, size, repeats, best * 1e3, error))
+                    format: "%@: %d × %d forward plan execution best of %d: %.3f ms; inverse recovers x within %.1e",
+                    name, size, size, repeats, best * 1e3, error))
             guard error <= 1e-9 else { throw CheckFailed("the inverse transform did not recover the input") }
         }
         print(String(format: "ratio: base / huge pages execution time = %.2f×", times[1] / times[0]))

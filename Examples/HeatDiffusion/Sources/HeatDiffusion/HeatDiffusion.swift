@@ -6,13 +6,16 @@ import ZiggyMmap
 struct HeatDiffusion: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heat-diffusion",
-        abstract: "Jacobi heat diffusion on two team-placed grids, checked against [Double] + concurrentPerform.")
+        abstract: "Jacobi heat diffusion on two team-placed grids, against flat buffers and [Double] + concurrentPerform.")
 
-    @Option(help: "Cells per side (rounded up so the team's parts are whole row blocks).")
+    @Option(help: "Cells per side.")
     var size = 512
 
     @Option(help: "Jacobi sweeps per version.")
     var iterations = 100
+
+    @Option(help: "Times each version runs its sweeps (the best is reported).")
+    var rounds = 3
 
     @Flag(help: "Skip the MemAvailable check, to see the library's own error for a request the host cannot map.")
     var noMemoryCheck = false
@@ -20,6 +23,7 @@ struct HeatDiffusion: ParsableCommand {
     func validate() throws {
         guard size >= 3 else { throw ValidationError("--size must be at least 3") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard size <= 1 << 24 else { throw ValidationError("--size must be at most \(1 << 24)") }
     }
 
@@ -35,92 +39,113 @@ struct HeatDiffusion: ParsableCommand {
 
     func simulate() throws {
         let team = try Team()
-        let shape = GridShape(size: size, members: team.count, pageBytes: PageSize.base.byteCount)
-        print("team: \(team.count) member(s) on node(s) \(team.nodes); grid \(shape)")
-        // Both versions hold two grids. Populating more than the host has would summon the OOM
-        // killer rather than fail, so refuse up front (the library maps nothing it cannot touch).
-        if !noMemoryCheck, let available = memoryAvailable(), 4 * shape.byteCount > available {
+        // The grid's shape is the program's; its padding (rows to whole cache lines, the default)
+        // and where the team cuts it (whole rows on page boundaries) are the library's.
+        let layout: Grid<Double>.Layout
+        do {
+            layout = try Grid<Double>.Layout([size, size])
+        } catch {
+            throw MmapError.request(error)
+        }
+        print("team: \(team.count) member(s) on node(s) \(team.nodes); grid \(layout)")
+        // Three versions of two grids each. Populating more than the host has would summon the
+        // OOM killer rather than fail, so refuse up front (the library maps nothing it cannot touch).
+        if !noMemoryCheck, let available = memoryAvailable(), 6 * layout.byteCount > available {
+            let needed = 6 * layout.byteCount
             FileHandle.standardError.write(
-                Data("heat-diffusion: error: --size \(size) needs \(4 * shape.byteCount) B, MemAvailable is \(available) B\n".utf8))
+                Data("heat-diffusion: error: --size \(size) needs \(needed) B, MemAvailable is \(available) B\n".utf8))
             throw ExitCode.failure
         }
 
-        // Blocked buffers: each member's part bound to its node, first-touched by that member.
-        var current = try team.allocate(Double.self, count: shape.count)
-        var next = try team.allocate(Double.self, count: shape.count)
-        let schedule = team.schedule(for: current)
-        print("schedule: \(schedule)")
-        for part in schedule.parts {
-            precondition(
-                part.elements.lowerBound % shape.pitch == 0 && part.elements.upperBound % shape.pitch == 0,
-                "part \(part) does not end on a row boundary")
-        }
-        initialize(&current, shape: shape, team: team)
-        initialize(&next, shape: shape, team: team)
+        // Each member's block of rows bound to its node and first-touched by that member.
+        var current = try team.allocate(Double.self, extents: [size, size])
+        var next = try team.allocate(Double.self, extents: [size, size])
+        print("blocks: \(team.blocks(of: current).map(\.description).joined(separator: "; "))")
+        // The flat version works on grids' storage given up as flat buffers (no copy): the same
+        // rows, pages and nodes, so only the code that sweeps them differs.
+        var flatCurrent = try team.allocate(Double.self, extents: [size, size]).takeBuffer()
+        var flatNext = try team.allocate(Double.self, extents: [size, size]).takeBuffer()
+        let pitch = layout.leadingDimension
+        var arrayCurrent: [Double] = []
+        var arrayNext: [Double] = []
 
-        let start = ContinuousClock.now
-        for _ in 0..<iterations {
-            sweep(&next, from: current, shape: shape, team: team)
-            swap(&current, &next)
-        }
-        let teamSeconds = seconds(ContinuousClock.now - start)
+        var best = (grid: Double.infinity, flat: Double.infinity, array: Double.infinity)
+        for _ in 0..<rounds {
+            initialize(&current, team: team)
+            initialize(&next, team: team)
+            var start = ContinuousClock.now
+            for _ in 0..<iterations {
+                try sweep(&next, from: current, team: team)
+                swap(&current, &next)
+            }
+            best.grid = min(best.grid, seconds(ContinuousClock.now - start))
 
-        var arrayCurrent = [Double](repeating: 0, count: shape.count)
-        for c in 0..<shape.cols { arrayCurrent[c] = 1 }
-        var arrayNext = arrayCurrent
-        let arrayStart = ContinuousClock.now
-        for _ in 0..<iterations {
-            sweep(&arrayNext, from: arrayCurrent, shape: shape, chunks: team.count)
-            swap(&arrayCurrent, &arrayNext)
-        }
-        let arraySeconds = seconds(ContinuousClock.now - arrayStart)
+            initialize(&flatCurrent, pitch: pitch, team: team)
+            initialize(&flatNext, pitch: pitch, team: team)
+            start = ContinuousClock.now
+            for _ in 0..<iterations {
+                sweep(&flatNext, from: flatCurrent, layout: layout, team: team)
+                swap(&flatCurrent, &flatNext)
+            }
+            best.flat = min(best.flat, seconds(ContinuousClock.now - start))
 
-        let difference = maximumDifference(current, arrayCurrent)
+            arrayCurrent = [Double](repeating: 0, count: layout.count)
+            for c in 0..<size { arrayCurrent[c] = 1 }
+            arrayNext = arrayCurrent
+            start = ContinuousClock.now
+            for _ in 0..<iterations {
+                sweep(&arrayNext, from: arrayCurrent, layout: layout, chunks: team.count)
+                swap(&arrayCurrent, &arrayNext)
+            }
+            best.array = min(best.array, seconds(ContinuousClock.now - start))
+        }
+
         // Each sweep streams one grid in and one out (neighbour rows are reused from cache).
-        let bytesPerSweep = Double(2 * shape.byteCount)
-        report("team (UnmanagedBuffer, forEachChunk)", teamSeconds, bytesPerSweep)
-        report("[Double] + concurrentPerform", arraySeconds, bytesPerSweep)
-        print(String(format: "ratio: team / [Double] speed = %.2f×", arraySeconds / teamSeconds))
-        print(difference == 0 ? "check: results bitwise equal" : "check: max |difference| = \(difference)")
+        let bytesPerSweep = Double(2 * size * size * MemoryLayout<Double>.stride)
+        report("grid (Grid, forEachBlock)", best.grid, bytesPerSweep)
+        report("flat (UnmanagedBuffer, forEachChunk)", best.flat, bytesPerSweep)
+        report("[Double] + concurrentPerform", best.array, bytesPerSweep)
+        print(String(format: "ratio: grid / flat speed = %.2f×", best.flat / best.grid))
+        print(String(format: "ratio: team / [Double] speed = %.2f×", best.array / best.grid))
+        let difference = maximumDifference(current, flatCurrent, arrayCurrent)
+        print(
+            difference == 0
+                ? "check: results bitwise equal (grid, flat, [Double])" : "check: max |difference| = \(difference)")
         guard difference <= 1e-12 else { throw ExitCode.failure }
 
         let placedA = try showPlacement("grid A", current, team: team)
         let placedB = try showPlacement("grid B", next, team: team)
         guard placedA && placedB else {
-            print("placement: FAILED: a chunk is not on its scheduled node")
+            print("placement: FAILED: a block is not on its member's node")
             throw ExitCode.failure
         }
-        print("placement: every chunk of both grids is on its scheduled node")
+        print("placement: every block of both grids is on its member's node")
     }
 
     func report(_ name: String, _ seconds: Double, _ bytesPerSweep: Double) {
         let rate = Double(iterations) / seconds
         print(
             String(
-                format: "%@: %d sweeps in %.3f s, %.1f sweeps/s, %.2f GB/s effective", name, iterations, seconds, rate,
-                rate * bytesPerSweep / 1e9))
+                format: "%@: %d sweeps in %.3f s (best of %d), %.1f sweeps/s, %.2f GB/s effective", name, iterations,
+                seconds, rounds, rate, rate * bytesPerSweep / 1e9))
     }
 
-    /// Prints where the grid's pages are — the library's `placement()`, per chunk, and the kernel's
-    /// numa_maps — and says whether chunk k is on the node the schedule bound it to.
-    func showPlacement(_ name: String, _ grid: borrowing UnmanagedBuffer<Double>, team: Team) throws -> Bool {
-        print("\(name): \(try grid.placement())")
-        var ok = true
-        for (k, part) in team.schedule(for: grid).parts.enumerated() where !part.elements.isEmpty {
-            let placed = try grid.placement(elements: part.elements)
-            let here = placed.nodes == [part.node] && placed.notPresent == 0
-            ok = ok && here
-            print(
-                "\(name) chunk \(k): member \(part.member), elements \(part.elements), scheduled node \(part.node): "
-                    + "\(placed) → \(here ? "on node \(part.node)" : "NOT on node \(part.node)")")
+    /// Prints where the grid's pages are — the library's per-block report (`move_pages` on each
+    /// block) and, independently, the kernel's numa_maps — and says whether every block is on its
+    /// member's node.
+    func showPlacement(_ name: String, _ grid: borrowing Grid<Double>, team: Team) throws -> Bool {
+        print("\(name): \(try grid.buffer.placement())")
+        let placement = try team.placement(of: grid)
+        for (k, line) in placement.description.split(separator: "\n").enumerated() {
+            print("\(name) block \(k): \(line)")
         }
-        let base = grid.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
-        if let maps = NumaMapsView.read(start: base, byteCount: grid.byteCount) {
+        let (base, bytes) = grid.buffer.withUnsafeBufferPointer { (UInt(bitPattern: $0.baseAddress), grid.layout.byteCount) }
+        if let maps = NumaMapsView.read(start: base, byteCount: bytes) {
             print("\(name) numa_maps: \(maps)")
         } else {
             print("\(name) numa_maps: unreadable (no /proc/self/numa_maps on this kernel)")
         }
-        return ok
+        return placement.isOnBlockNodes
     }
 }
 
@@ -128,8 +153,15 @@ func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }
 
-func maximumDifference(_ grid: borrowing UnmanagedBuffer<Double>, _ array: [Double]) -> Double {
+/// The largest difference between the grid's cells and the flat buffer's and array's (their rows
+/// `leadingDimension` apart, as the grid's are).
+func maximumDifference(_ grid: borrowing Grid<Double>, _ flat: borrowing UnmanagedBuffer<Double>, _ array: [Double]) -> Double {
+    let (rows, cols, pitch) = (grid.layout.extents[0], grid.layout.extents[1], grid.layout.leadingDimension)
     var largest = 0.0
-    for i in 0..<array.count { largest = max(largest, abs(grid[i] - array[i])) }
+    for i in 0..<rows {
+        for j in 0..<cols {
+            largest = max(largest, abs(grid[i, j] - flat[i * pitch + j]), abs(grid[i, j] - array[i * pitch + j]))
+        }
+    }
     return largest
 }

@@ -1,20 +1,22 @@
 import CBLAS
 import ZiggyMmap
 
-/// C = A × B for n × n row-major matrices, by OpenBLAS. The pointers are lent for the call only
-/// (the buffers stay borrowed while dgemm runs, so nothing can free or move them meanwhile).
-func dgemm(
-    _ a: borrowing UnmanagedBuffer<Double>, _ b: borrowing UnmanagedBuffer<Double>,
-    into c: inout UnmanagedBuffer<Double>, n: Int
-) {
-    precondition(a.count == n * n && b.count == n * n && c.count == n * n, "matrices must be \(n) × \(n)")
-    let n32 = Int32(n)
-    a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
+/// C = A × B by OpenBLAS, for grids in one order (row- or column-major, each its own padding): the
+/// grids' pointers go to `cblas_dgemm` with their ``Grid/Layout/leadingDimension`` as lda, ldb,
+/// ldc — the padded line length, not the matrix's extent. The pointers are lent for the call only
+/// (the grids stay borrowed while dgemm runs, so nothing can free or move them meanwhile).
+func dgemm(_ a: borrowing Grid<Double>, _ b: borrowing Grid<Double>, into c: inout Grid<Double>) {
+    let (m, depth, n) = (a.layout.extents[0], a.layout.extents[1], b.layout.extents[1])
+    precondition(b.layout.extents[0] == depth && c.layout.extents == [m, n], "shapes do not multiply")
+    precondition(b.layout.order == a.layout.order && c.layout.order == a.layout.order, "orders differ")
+    let order = a.layout.order == .rowMajor ? CblasRowMajor : CblasColMajor
+    let (lda, ldb, ldc) = (a.layout.leadingDimension, b.layout.leadingDimension, c.layout.leadingDimension)
+    a.buffer.withUnsafeBufferPointer { a in
+        b.buffer.withUnsafeBufferPointer { b in
             c.withUnsafeMutableBufferPointer { c in
                 cblas_dgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, n32, n32, n32,
-                    1, a.baseAddress, n32, b.baseAddress, n32, 0, c.baseAddress, n32)
+                    order, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(depth),
+                    1, a.baseAddress, Int32(lda), b.baseAddress, Int32(ldb), 0, c.baseAddress, Int32(ldc))
             }
         }
     }
@@ -37,19 +39,28 @@ func largestDifference(_ x: borrowing UnmanagedBuffer<Double>, _ y: inout [Doubl
     }
 }
 
-/// The reference: the textbook triple loop, in Swift, bounds-checked.
-func naiveMultiply(_ a: borrowing UnmanagedBuffer<Double>, _ b: borrowing UnmanagedBuffer<Double>, n: Int) -> [Double] {
-    var c = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-        for k in 0..<n {
-            let aik = a[i * n + k]
-            for j in 0..<n { c[i * n + j] += aik * b[k * n + j] }
+/// The reference: the textbook triple loop, in Swift, through the grids' bounds-checked
+/// subscripts (which know each grid's order and padding), into an array laid out as `layout`
+/// (its padding left 0) so that it compares element for element with C's storage.
+func naiveMultiply(_ a: borrowing Grid<Double>, _ b: borrowing Grid<Double>, layout: Grid<Double>.Layout) -> [Double] {
+    let (m, depth, n) = (a.layout.extents[0], a.layout.extents[1], b.layout.extents[1])
+    let (rowStride, columnStride) = (layout.strides[0], layout.strides[1])
+    var c = [Double](repeating: 0, count: layout.count)
+    for i in 0..<m {
+        for k in 0..<depth {
+            let aik = a[i, k]
+            for j in 0..<n { c[i * rowStride + j * columnStride] += aik * b[k, j] }
         }
     }
     return c
 }
 
-/// Deterministic, not-too-regular values in [-0.5, 0.5).
-func fill(_ m: inout UnmanagedBuffer<Double>, seed: Int) {
-    for i in m.indices { m[i] = Double((i &* 2_654_435_761 &+ seed) & 1023) / 1024 - 0.5 }
+/// Deterministic, not-too-regular values in [-0.5, 0.5), a function of the row-major position
+/// (so a matrix holds the same values in either order); the padding is left as allocated.
+func fill(_ m: inout Grid<Double>, seed: Int) {
+    let (rows, columns) = (m.layout.extents[0], m.layout.extents[1])
+    var view = m.mutableView
+    for i in 0..<rows {
+        for j in 0..<columns { view[i, j] = Double(((i * columns + j) &* 2_654_435_761 &+ seed) & 1023) / 1024 - 0.5 }
+    }
 }
