@@ -200,49 +200,54 @@ func jacobi3D(_ out: inout Grid<Double>, _ input: borrowing Grid<Double>) {
 
 @inline(never)
 func jacobi2DViews(_ out: inout Grid<Double>, _ input: borrowing Grid<Double>) {
+    let extents = input.layout.extents
     var target = out.mutableView
-    jacobi2DBlock(&target, input.view, rows: target.indices(0))
+    jacobi2DBlock(&target, input.view, rows: 0..<extents[0], extents: extents)
 }
 
 @inline(never)
 func jacobi3DViews(_ out: inout Grid<Double>, _ input: borrowing Grid<Double>) {
+    let extents = input.layout.extents
     var target = out.mutableView
-    jacobi3DBlock(&target, input.view, planes: target.indices(0))
+    jacobi3DBlock(&target, input.view, planes: 0..<extents[0], extents: extents)
 }
 
 @inline(never)
 func jacobi2DTeam(_ team: Team, _ out: inout Grid<Double>, _ input: borrowing Grid<Double>) throws(MmapError) {
+    let extents = input.layout.extents
     try team.forEachBlock(of: &out, reading: input, halo: 1) { _, block, out, input in
-        jacobi2DBlock(&out, input, rows: block.indices)
+        jacobi2DBlock(&out, input, rows: block.indices, extents: extents)
     }
 }
 
 @inline(never)
 func jacobi3DTeam(_ team: Team, _ out: inout Grid<Double>, _ input: borrowing Grid<Double>) throws(MmapError) {
+    let extents = input.layout.extents
     try team.forEachBlock(of: &out, reading: input, halo: 1) { _, block, out, input in
-        jacobi3DBlock(&out, input, planes: block.indices)
+        jacobi3DBlock(&out, input, planes: block.indices, extents: extents)
     }
 }
 
-/// The interior points of `rows` (in the grid's coordinates) through the views: the body a team
-/// member runs on its block, and the 1-thread sweep over the whole grid.
+/// The interior points of `rows` (the grid's own row indices: a block's, or all of them) of a
+/// grid of `extents`, through the views — the body a team member runs on its block, and the
+/// 1-thread sweep over the whole grid.
 @inline(__always)
-func jacobi2DBlock(_ out: inout Grid<Double>.MutableView, _ input: Grid<Double>.View, rows: Range<Int>) {
-    let all = input.indices(0), columns = input.indices(1)
-    for i in max(rows.lowerBound, all.lowerBound + 1)..<min(rows.upperBound, all.upperBound - 1) {
-        for j in columns.lowerBound + 1..<columns.upperBound - 1 {
+func jacobi2DBlock(_ out: inout Grid<Double>.MutableView, _ input: Grid<Double>.View, rows: Range<Int>, extents: [Int]) {
+    let cols = extents[1]
+    for i in max(rows.lowerBound, 1)..<min(rows.upperBound, extents[0] - 1) {
+        for j in 1..<cols - 1 {
             out[i, j] = 0.25 * (input[i - 1, j] + input[i + 1, j] + input[i, j - 1] + input[i, j + 1])
         }
     }
 }
 
 @inline(__always)
-func jacobi3DBlock(_ out: inout Grid<Double>.MutableView, _ input: Grid<Double>.View, planes: Range<Int>) {
-    let all = input.indices(0), rows = input.indices(1), columns = input.indices(2)
+func jacobi3DBlock(_ out: inout Grid<Double>.MutableView, _ input: Grid<Double>.View, planes: Range<Int>, extents: [Int]) {
+    let (n1, n2) = (extents[1], extents[2])
     let sixth = 1.0 / 6.0
-    for i in max(planes.lowerBound, all.lowerBound + 1)..<min(planes.upperBound, all.upperBound - 1) {
-        for j in rows.lowerBound + 1..<rows.upperBound - 1 {
-            for k in columns.lowerBound + 1..<columns.upperBound - 1 {
+    for i in max(planes.lowerBound, 1)..<min(planes.upperBound, extents[0] - 1) {
+        for j in 1..<n1 - 1 {
+            for k in 1..<n2 - 1 {
                 out[i, j, k] =
                     sixth
                     * (input[i - 1, j, k] + input[i + 1, j, k] + input[i, j - 1, k] + input[i, j + 1, k]
