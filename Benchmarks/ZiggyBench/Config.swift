@@ -29,6 +29,9 @@ enum Workload: String, CaseIterable {
     case teamTriad = "team-triad"
     /// A sum of a buffer by a library Team (SIMD per member) against a C SIMD sum on the C team (GB/s).
     case teamReduce = "team-reduce"
+    /// 2-D 5-point and 3-D 7-point Jacobi sweeps through grids and their views against the same
+    /// loops in C over the same grids, at 1 thread and with a Team at every allowed CPU (GB/s).
+    case stencil
 
     /// Its usual share of a default run (seconds on the 2-CPU machines this project is measured
     /// on), for the progress line's estimate of the time left.
@@ -48,6 +51,7 @@ enum Workload: String, CaseIterable {
         case .teamRegion: return 15
         case .teamTriad: return 30
         case .teamReduce: return 15
+        case .stencil: return 40
         }
     }
 
@@ -68,6 +72,7 @@ enum Workload: String, CaseIterable {
         case .teamRegion: return "team-region"
         case .teamTriad: return "team-triad"
         case .teamReduce: return "team-reduce"
+        case .stencil: return "stencil-"
         }
     }
 
@@ -87,6 +92,7 @@ enum Workload: String, CaseIterable {
         case .teamRegion: return "empty fork-join region: library Team vs C team vs pthread create+join"
         case .teamTriad: return "Triad by a library Team over blocked buffers vs C STREAM, all allowed CPUs"
         case .teamReduce: return "sum by a library Team vs C SIMD sum on the C team, same memory"
+        case .stencil: return "2-D 5-point and 3-D 7-point Jacobi through grids, views and a Team vs C loops, same grids"
         }
     }
 }
@@ -112,6 +118,9 @@ struct BenchConfig {
     /// Array sizes of the access workload (one in cache, one far beyond) and of the view workload.
     var accessSizes: [Int]
     var viewBytes: Int
+    /// Sides of the square 2-D and cubic 3-D grids of the stencil workload (in cache, then beyond).
+    var stencilSides2D: [Int]
+    var stencilSides3D: [Int]
     var gupsBytes: Int
     var gupsUpdates: Int
     var chaseBytes: Int
@@ -135,6 +144,7 @@ struct BenchConfig {
     static func quick(cpus: Int) -> BenchConfig {
         BenchConfig(
             preset: "quick", firstTouchBytes: 64 << 20, triadBytes: 16 << 20, accessSizes: [16 << 10, 1 << 20], viewBytes: 4 << 20,
+            stencilSides2D: [64, 512], stencilSides3D: [16, 64],
             gupsBytes: 16 << 20, gupsUpdates: 1 << 18, chaseBytes: 16 << 20, chaseLoads: 1 << 17,
             allocSizes: [64, 4096, 1 << 20], repetitions: 7, minSampleSeconds: 0.002,
             threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(), triadPasses: 2,
@@ -145,6 +155,8 @@ struct BenchConfig {
         BenchConfig(
             preset: "default", firstTouchBytes: 1 << 30, triadBytes: 256 << 20, accessSizes: [16 << 10, 64 << 20],
             viewBytes: 64 << 20,
+            // 2 × 128 KiB and 2 × 256 KiB fit a core's L2; 2 × 128 MiB fit no cache.
+            stencilSides2D: [128, 4096], stencilSides3D: [32, 256],
             gupsBytes: 1 << 30, gupsUpdates: 1 << 25, chaseBytes: 1 << 30, chaseLoads: 1 << 23,
             allocSizes: [64, 4096, 65536, 1 << 20, 16 << 20, 256 << 20], repetitions: 7,
             minSampleSeconds: 0.05, threads: min(2, cpus), triadThreads: Array(Set([1, cpus])).sorted(),

@@ -110,6 +110,7 @@ final class Runner {
             case .teamRegion: teamRegion()
             case .teamTriad: teamTriad()
             case .teamReduce: teamReduce()
+            case .stencil: stencil()
             }
         }
     }

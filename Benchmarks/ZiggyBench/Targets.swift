@@ -29,6 +29,8 @@ func referenceRow(of row: Row, in rows: [Row]) -> (String, Row?)? {
         return ("memset(0)", rows.first { $0.workload == row.workload && $0.group == row.group && $0.isReference })
     case Workload.triad.rawValue:
         return ("c-stream", find(rows, "c-stream", row.workload, threads: row.threads))
+    case let workload where workload.hasPrefix("stencil-"):
+        return ("c-kernel", find(rows, "c-kernel", workload, size: row.size_bytes, threads: row.threads))
     case let workload where workload.hasPrefix("access-"):
         return ("c-kernel", find(rows, "c-kernel", row.workload, size: row.size_bytes))
     case "view-sum", "view-triad":
@@ -162,6 +164,14 @@ func targets(_ rows: [Row], triadThreads: [Int]) -> [TargetCheck] {
                     interval(find(rows, variant.rawValue, kernel.workload, size: size), reference), 0.95)
             }
         }
+    }
+    // Stencils through the grid API against the same C loop over the same grids, per size and
+    // thread count (the team's rows against the C kernel run per block on the same team).
+    for row in rows where row.workload.hasPrefix("stencil-") && !row.isReference {
+        let reference = find(rows, "c-kernel", row.workload, size: row.size_bytes, threads: row.threads)
+        add(
+            "\(row.workload) \(formatBytes(row.size_bytes)) \(row.threads) thr: \(row.backend) ÷ c-kernel",
+            row.isMeasured ? interval(row, reference) : nil, 0.95, row.isMeasured ? "" : row.note ?? "not measured")
     }
     // The view's code against the buffer's, on the same memory; span against span. Per-element
     // writes through BufferArray check uniqueness each time (as Array does outside the loops its

@@ -74,6 +74,17 @@ void zr_copy(double *a, const double *b, size_t n);
 double zr_sum_plain(const double *a, size_t n);
 void zr_stencil3(double *a, const double *b, size_t n);
 
+/* ---- Stencils over padded row-major grids (stencil.c) --------------------------------------
+ * 2-D 5-point Jacobi: out[i][j] = 0.25 * (in[i-1][j] + in[i+1][j] + in[i][j-1] + in[i][j+1]) for
+ * the interior points of rows [first, last) of a rows x cols grid whose rows are `ld` elements
+ * apart. 3-D 7-point: out = (1/6) * (the six neighbours' sum) for the interior points of planes
+ * [first, last) of an n0 x n1 x n2 grid, planes `plane` and rows `ld` elements apart. Plain loops
+ * over restrict pointers, -O3 -march=native; one thread (a team runs one call per block). */
+void zr_jacobi2d_rows(double *restrict out, const double *restrict in, size_t ld, size_t rows, size_t cols,
+                      size_t first, size_t last);
+void zr_jacobi3d_planes(double *restrict out, const double *restrict in, size_t plane, size_t ld, size_t n0, size_t n1,
+                        size_t n2, size_t first, size_t last);
+
 /* ---- Allocation + first touch ---------------------------------------------------------------- */
 enum { ZR_PAGES_BASE = 0, ZR_PAGES_2M = 1, ZR_PAGES_1G = 2, ZR_PAGES_THP = 3 };
 /* mmap(bytes) with the page kind (MAP_HUGETLB | MAP_HUGE_2MB / _1GB for the hugetlb kinds,

@@ -139,7 +139,7 @@ extension Runner {
     }
 
     /// The library team for the team workloads, kept for the run.
-    private func libraryTeam(_ threads: Int) -> Team? {
+    func libraryTeam(_ threads: Int) -> Team? {
         if let team = libraryTeamCache { return team }
         do {
             let team = try Team(threads: threads)
