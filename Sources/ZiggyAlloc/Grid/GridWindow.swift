@@ -99,7 +99,7 @@ struct _GridWindow: Sendable, Hashable {
             ranges[$0].lowerBound >= indices($0).lowerBound && ranges[$0].upperBound <= indices($0).upperBound
         }
         if !inside {
-            _reportFatal("Grid slice \(ranges) out of range for \(self)")
+            _reportFatal("Grid slice \(_describe(ranges)) out of range for \(self)")
             preconditionFailure("Grid slice out of range")
         }
         let r2 = rank == 3 ? ranges[2] : lower2..<lower2 + 1
@@ -117,6 +117,12 @@ struct _GridWindow: Sendable, Hashable {
     /// offset from the first element and its length; traps as `offset` does.
     @usableFromInline
     func line(fastest: Int, _ fixed: [Int]) -> (offset: Int, count: Int) {
+        // One index per slower dimension: checked before they are read, so that too few of them
+        // trap with this message rather than the array's.
+        if fixed.count != rank - 1 {
+            _reportFatal("Grid line \(fixed) out of range for \(self): a line takes \(rank - 1) indices")
+            preconditionFailure("Grid line out of range")
+        }
         var index = [0, 0, 0]
         var k = 0
         for d in 0..<rank where d != fastest {
@@ -126,7 +132,7 @@ struct _GridWindow: Sendable, Hashable {
         index[fastest] = indices(fastest).lowerBound
         let ranges = (0..<rank).map { indices($0) }
         let inside =
-            fixed.count == rank - 1 && extentAlong(fastest) > 0
+            extentAlong(fastest) > 0
             && (0..<rank).allSatisfy { $0 == fastest || ranges[$0].contains(index[$0]) }
         if !inside {
             _reportFatal("Grid line \(fixed) out of range for \(self)")
@@ -151,8 +157,15 @@ extension _GridWindow: CustomStringConvertible {
 func _reportGridIndex(_ window: _GridWindow, _ given: Int, _ i: Int, _ j: Int, _ k: Int) {
     let index = given == 3 ? "[\(i), \(j), \(k)]" : "[\(i), \(j)]"
     if given != window.rank {
-        _reportFatal("Grid of rank \(window.rank) indexed with \(given) indices \(index)")
+        let ranges = (0..<window.rank).map { "\(window.indices($0))" }.joined(separator: " × ")
+        _reportFatal("Grid of rank \(window.rank) indexed with \(given) indices \(index): its indices are \(ranges)")
     } else {
         _reportFatal("Grid index \(index) out of range for \(window)")
     }
+}
+
+/// Ranges as a reader writes them: `[0..<5, 2..<3]` (an array's own description spells each
+/// `Range(0..<5)`).
+func _describe(_ ranges: [Range<Int>]) -> String {
+    "[" + ranges.map { "\($0)" }.joined(separator: ", ") + "]"
 }
