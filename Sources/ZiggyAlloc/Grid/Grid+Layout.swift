@@ -66,7 +66,8 @@ extension Grid {
             }
             if let bad = extents.firstIndex(where: { $0 < 1 }) {
                 throw .invalidArgument(
-                    "Grid extents \(extents): extent \(extents[bad]) of dimension \(bad) is below 1; every extent must be at least 1")
+                    "Grid extents \(extents): extent \(extents[bad]) of dimension \(bad) is below 1; "
+                        + "every extent must be at least 1")
             }
             let multiple = padding.byteMultiple
             // A padding the caller chose must hold an element; the default (a cache line) serves

@@ -95,9 +95,11 @@ struct _GridWindow: Sendable, Hashable {
     /// range lies within this window's indices.
     @usableFromInline
     func slice(_ ranges: [Range<Int>]) -> (window: _GridWindow, offset: Int) {
-        let inside = ranges.count == rank && ranges.indices.allSatisfy {
-            ranges[$0].lowerBound >= indices($0).lowerBound && ranges[$0].upperBound <= indices($0).upperBound
-        }
+        let inside =
+            ranges.count == rank
+            && ranges.indices.allSatisfy {
+                ranges[$0].lowerBound >= indices($0).lowerBound && ranges[$0].upperBound <= indices($0).upperBound
+            }
         if !inside {
             _reportFatal("Grid slice \(_describe(ranges)) out of range for \(self)")
             preconditionFailure("Grid slice out of range")

@@ -111,7 +111,8 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         let options = MmapAllocator.Options(
             pageSize: pageSize, fallback: fallback, populate: populateMode, lock: lock,
             reusePoolBytes: reusePoolBytes, onFallback: onFallback)
-        engine = MappingEngine(options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes, granule: granule),
+        engine = MappingEngine(
+            options: options, placement: Placement(blockedFor: team, memoryNodes: memoryNodes, granule: granule),
             chain: chain)
     }
 

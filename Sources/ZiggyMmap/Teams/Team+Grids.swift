@@ -50,7 +50,8 @@ extension Team {
         guard slabs >= count else {
             throw .invalidArgument(
                 "Team.allocate: a grid of extents \(extents) has \(slabs) indices along dimension "
-                    + "\(layout.slowestDimension), fewer than the team's \(count) members; make the grid larger or the team smaller")
+                    + "\(layout.slowestDimension), fewer than the team's \(count) members; "
+                    + "make the grid larger or the team smaller")
         }
         let buffer = try NumaAllocator(
             blockedFor: self, memoryNodes: memoryNodes, pageSize: pageSize, fallback: fallback, populate: populate,
