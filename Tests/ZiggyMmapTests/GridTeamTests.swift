@@ -393,3 +393,20 @@ private func teamError<E: Error>(
     Issue.record("\(what()) did not throw", sourceLocation: sourceLocation)
     return nil
 }
+
+extension GridTeamTests {
+    @Test("a team grid's lines start on its padding's boundary, also for paddings above the page", arguments: [13, 14, 21])
+    func linesAlignedAbovePage(log2Padding: Int) throws {
+        let team = try Team(threads: 2, oversubscribe: true)
+        let padding = 1 << log2Padding
+        // Several grids, so that a base that happens to fall on the boundary cannot pass alone.
+        for round in 0..<4 {
+            let grid = try team.allocate(Double.self, extents: [4, 100 + round], padding: .bytes(padding))
+            let base = UInt(bitPattern: grid.buffer.unsafeBaseAddress)
+            for i in 0..<4 {
+                let row = base + UInt(i * grid.layout.leadingDimension * 8)
+                #expect(row % UInt(padding) == 0, "padding \(padding): row \(i) at 0x\(String(row, radix: 16))")
+            }
+        }
+    }
+}

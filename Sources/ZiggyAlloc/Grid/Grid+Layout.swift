@@ -21,7 +21,7 @@ extension Grid {
         case bytes(Int)
 
         /// The byte multiple a line is padded to (1 for none).
-        var byteMultiple: Int {
+        package var byteMultiple: Int {
             switch self {
             case .none: return 1
             case .cacheLine: return 64
