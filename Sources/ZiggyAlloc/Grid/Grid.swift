@@ -11,7 +11,7 @@
 /// lines as `Span`s and sub-grids; ``layout`` gives the strides and leading dimension C needs.
 ///
 /// **Threads.** A grid may be sent to another thread when its elements are `Sendable`; writing
-/// needs exclusive (`inout`) access. A ``/ZiggyMmap/Team`` splits a grid into blocks of whole rows
+/// needs exclusive (`inout`) access. A ZiggyMmap `Team` splits a grid into blocks of whole rows
 /// or planes, each placed on its member's node (`Team.allocate(_:extents:…)` and
 /// `Team.forEachBlock`).
 @frozen
