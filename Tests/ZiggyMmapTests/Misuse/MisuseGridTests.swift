@@ -178,7 +178,7 @@ extension MisuseSuite {
                 }
                 Hostile.tried(.viewSlice3, "0..<4 × 5..<5 × 6..<6")
                 #expect(cube.view.slice(0..<4, 5..<5, 6..<6).indices(2) == 6..<6)
-                // A line through an empty slice's fastest range is a trap only when the fixed index is outside.
+                // The last row (row-major) and the last column (column-major) are lines, not traps.
                 Hostile.tried(.viewLine, "last row, last column")
                 #expect(view.line(3).count == 5 && cube.view.line(4, 5).count == 4)
             }
