@@ -176,7 +176,8 @@ test-doc-blocks:
 test-citations:
 	Tests/Docs/check-test-citations
 
-# Trap messages (index and count, a buffer outliving its arena) survive -O builds.
+# Trap messages (index and count, a buffer outliving its arena, a grid's indices, slices and
+# lines) survive -O builds.
 test-release-traps:
 	Tests/ReleaseTraps/check-release-trap-messages
 
@@ -186,9 +187,11 @@ test-misuse-coverage:
 	SWIFT=$(SWIFT) Tests/Misuse/check-entry-point-coverage $(MISUSE_ARGS)
 
 # The public API against the last release: only the breaks listed in CHANGELOG.md. And the size
-# of what `import ZiggyMmap` puts in a user's namespace, held at its 0.2.0 figures (declarations,
-# top-level types; the 1.0 target is 450 and 30: Docs/Architecture.md).
-SURFACE_LIMITS ?= 542 30
+# of what `import ZiggyMmap` puts in a user's namespace (declarations, top-level types; the 1.0
+# target is 450 and 30: Docs/Architecture.md), held at its figures since grids (issue 23: Grid,
+# its Layout and views, Team.allocate(_:extents:), Team.Block, Team.BlockPlacement); the 0.2.0
+# limits were 542 and 30.
+SURFACE_LIMITS ?= 604 31
 test-api:
 	Tests/API/check-api-breakage
 	Tests/API/count-surface $(SURFACE_LIMITS)

@@ -18,12 +18,31 @@ case "arena":
         survivor = try arena.allocate(UInt8.self, count: 16)
     }
     print("not reached: \(survivor?.count ?? 0)")
-case "grid":
-    // A grid index outside the extents traps in release builds, naming the indices and the extents.
-    var grid = try Grid<Double>(extents: [3, 4], allocator: SystemMemoryAllocator())
-    let row = CommandLine.arguments.count + 1   // 3, not a compile-time constant
-    grid[row, 0] = 1
-    print("not reached: \(grid[0, 0])")
+case let grid where grid.hasPrefix("grid-"):
+    // Docs/Guarantees.md, issue 23: a grid index, slice or line outside the grid or a view traps in
+    // release builds naming the indices and the ranges they had to lie in. `n` is 2 (the program
+    // and its argument), so that no index is a compile-time constant.
+    let n = CommandLine.arguments.count
+    let system = SystemMemoryAllocator()
+    var grid = try Grid<Int>(extents: [4, 5], zeroed: true, allocator: system)
+    let cube = try Grid<Int>(extents: [4, 5, 6], zeroed: true, allocator: system)
+    var sink = 0
+    switch which {
+    case "grid-row": sink = grid[n + 2, 0]
+    case "grid-column": grid[0, n + 3] = 1
+    case "grid-negative": sink = grid[n - 3, 1]
+    case "grid-plane": sink = cube[0, 0, n + 4]
+    case "grid-rank": sink = cube[1, n]
+    case "grid-slice": sink = grid.view.slice(0..<n + 3, 0..<5).rank
+    case "grid-line": sink = grid.view.line(n + 2).count
+    case "grid-window":
+        // A view of rows 2..<4 (what a team member gets for its block) indexed at row 1.
+        var whole = grid.mutableView
+        var block = whole.slice(2..<4, 0..<5)
+        block[n - 1, 0] = 1
+    default: print("usage: traps grid-row|grid-column|grid-negative|grid-plane|grid-rank|grid-slice|grid-line|grid-window")
+    }
+    print("not reached: \(sink)")
 default:
-    print("usage: traps index|arena|grid")
+    print("usage: traps index|arena|grid-…")
 }

@@ -13,14 +13,15 @@ extension Grid {
         /// Lines are exactly as long as the extent.
         case none
         /// Every line starts on a 64-byte cache line: no line's first load straddles two lines, and
-        /// a team's blocks (whole lines) never share one. The default.
+        /// a team's blocks (whole lines) never share one. The default, for elements of any size
+        /// (lines of elements wider than 64 B are padded to a multiple of lcm(64, stride) bytes).
         case cacheLine
         /// Every line starts on a multiple of this many bytes (a power of two, at least the
         /// element's stride): a SIMD width, or 4096 for page-aligned lines.
         case bytes(Int)
 
         /// The byte multiple a line is padded to (1 for none).
-        var byteMultiple: Int {
+        package var byteMultiple: Int {
             switch self {
             case .none: return 1
             case .cacheLine: return 64
@@ -51,9 +52,10 @@ extension Grid {
         /// its fastest dimension padded as `padding` says.
         ///
         /// Throws ``AllocationError/invalidArgument(_:)`` naming the value for a rank other than 2
-        /// or 3, an extent below 1, a padding that is not a power of two or is smaller than the
-        /// element, and ``AllocationError/sizeOverflow(count:stride:element:)`` when the padded size
-        /// does not fit in `Int`.
+        /// or 3, an extent below 1, a padding that is not a power of two or (``Padding/bytes(_:)``)
+        /// is smaller than the element, and ``AllocationError/sizeOverflow(count:stride:element:)``
+        /// naming the extents when the padded size does not fit in `Int` (its count is `Int.max`
+        /// when the element count itself overflows).
         public init(_ extents: [Int], order: Order = .rowMajor, padding: Padding = .cacheLine) throws(AllocationError) {
             let element = "\(Element.self)"
             let stride = MemoryLayout<Element>.stride
@@ -64,11 +66,14 @@ extension Grid {
             }
             if let bad = extents.firstIndex(where: { $0 < 1 }) {
                 throw .invalidArgument(
-                    "Grid extents \(extents): extent \(extents[bad]) of dimension \(bad) is below 1; every extent must be at least 1"
-                )
+                    "Grid extents \(extents): extent \(extents[bad]) of dimension \(bad) is below 1; "
+                        + "every extent must be at least 1")
             }
             let multiple = padding.byteMultiple
-            guard multiple > 0, multiple & (multiple - 1) == 0, padding == .none || multiple >= stride else {
+            // A padding the caller chose must hold an element; the default (a cache line) serves
+            // elements of any size, since lines of wider ones need at most lcm(64, stride) bytes.
+            let holdsElement = padding == .none || padding == .cacheLine || multiple >= stride
+            guard multiple > 0, multiple & (multiple - 1) == 0, holdsElement else {
                 throw .invalidArgument(
                     "Grid padding \(multiple) B for \(element) (stride \(stride) B): a padding must be a power of two "
                         + "of at least the element's stride")
@@ -92,7 +97,9 @@ extension Grid {
             }
             let (_, bytesOverflow) = running.multipliedReportingOverflow(by: stride)
             guard !overflow, !bytesOverflow else {
-                throw .sizeOverflow(count: overflow ? Int.max : running, stride: stride, element: element)
+                // The count may itself have overflowed: the extents are what names the request.
+                throw .sizeOverflow(
+                    count: overflow ? Int.max : running, stride: stride, element: "\(element) in a grid of extents \(extents)")
             }
             self.extents = extents
             self.strides = strides

@@ -119,7 +119,7 @@ struct _GridWindow: Sendable, Hashable {
                 ranges[$0].lowerBound >= indices($0).lowerBound && ranges[$0].upperBound <= indices($0).upperBound
             }
         if !inside {
-            _reportFatal("Grid slice \(ranges) out of range for \(self)")
+            _reportFatal("Grid slice \(_describe(ranges)) out of range for \(self)")
             preconditionFailure("Grid slice out of range")
         }
         let r2 = rank == 3 ? ranges[2] : lower2..<lower2 + 1
@@ -179,7 +179,8 @@ func _reportGridIndex(
     let window = _GridWindow(
         rank: rank, lower: (lower0, lower1, lower2), extent: (extent0, extent1, extent2), stride: (0, 0, 0))
     if given != rank {
-        _reportFatal("Grid of rank \(rank) indexed with \(given) indices \(index)")
+        let ranges = (0..<rank).map { "\(window.indices($0))" }.joined(separator: " × ")
+        _reportFatal("Grid of rank \(rank) indexed with \(given) indices \(index): its indices are \(ranges)")
     } else {
         _reportFatal("Grid index \(index) out of range for \(window)")
     }
@@ -192,4 +193,10 @@ func _reportGridLine(_ window: _GridWindow, _ given: Int, _ a: Int, _ b: Int, _ 
     let fixed = given > 3 ? "of \(given) indices [\(shown), …]" : "[\(shown)]"
     _reportFatal("Grid line \(fixed) out of range for \(window)")
     preconditionFailure("Grid line out of range")
+}
+
+/// Ranges as a reader writes them: `[0..<5, 2..<3]` (an array's own description spells each
+/// `Range(0..<5)`).
+func _describe(_ ranges: [Range<Int>]) -> String {
+    "[" + ranges.map { "\($0)" }.joined(separator: ", ") + "]"
 }

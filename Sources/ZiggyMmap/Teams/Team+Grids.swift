@@ -23,8 +23,10 @@ extension Team {
     /// A grid of `extents` of `type` for this team, split into blocks of whole rows (or planes)
     /// along its slowest dimension — one block per member, each starting on a page boundary of
     /// the page size obtained, bound to its member's node (or with `memoryNodes` to one of those
-    /// nodes) and populated by that member. See ``Grid/Layout/init(_:order:padding:)`` for the
-    /// shape and ``allocate(_:count:pageSize:fallback:memoryNodes:populate:)-907kp`` for the rest.
+    /// nodes) and populated by that member; its first element is aligned to the page or the
+    /// padding's multiple, whichever is larger, so every line starts on the padding's boundary. See
+    /// ``Grid/Layout/init(_:order:padding:)`` for the shape and
+    /// ``allocate(_:count:pageSize:fallback:memoryNodes:populate:)-907kp`` for the rest.
     ///
     /// Blocks are cut in units of the least common multiple of the page and one row (or plane),
     /// shared out as evenly as whole units allow: rows whose byte length is a power of two or a
@@ -50,13 +52,16 @@ extension Team {
         guard slabs >= count else {
             throw .invalidArgument(
                 "Team.allocate: a grid of extents \(extents) has \(slabs) indices along dimension "
-                    + "\(layout.slowestDimension), fewer than the team's \(count) members; make the grid larger or the team smaller"
-            )
+                    + "\(layout.slowestDimension), fewer than the team's \(count) members; "
+                    + "make the grid larger or the team smaller")
         }
+        // A mapping starts on a page; a padding above the page (lines on 8 KiB, 2 MiB) needs the
+        // start aligned to it too, or its lines start on the padding only relative to the grid.
+        let alignment = max(64, padding.byteMultiple, MemoryLayout<T>.alignment)
         let buffer = try NumaAllocator(
             blockedFor: self, memoryNodes: memoryNodes, pageSize: pageSize, fallback: fallback, populate: populate,
             granule: Self.slabBytes(layout)
-        ).allocate(T.self, count: layout.count)
+        ).allocate(T.self, count: layout.count, alignment: alignment)
         do {
             return try Grid(buffer, layout: layout)
         } catch {
