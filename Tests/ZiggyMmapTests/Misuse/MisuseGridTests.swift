@@ -51,7 +51,7 @@ enum GridTrapCase: String, CaseIterable, Sendable, Codable {
         case .sliceNegative: (.viewSlice, "Grid slice [-1..<2, 0..<5] out of range for indices 0..<4 × 0..<5")
         case .sliceOfSliceOutside: (.viewSlice, "Grid slice [0..<2, 1..<3] out of range for indices 1..<3 × 1..<4")
         case .slice3DPastEnd:
-            (.viewSlice3, "Grid slice [0..<4, 0..<5, 3..<7] out of range for indices 0..<4 × 0..<5 × 0..<6")
+            (.viewSlice, "Grid slice [0..<4, 0..<5, 3..<7] out of range for indices 0..<4 × 0..<5 × 0..<6")
         case .mutableSliceWrongRank:
             (.mutableViewSlice, "Grid slice [0..<4, 0..<5] out of range for indices 0..<4 × 0..<5 × 0..<6")
         case .mutableSlicePastEnd: (.mutableViewSlice, "Grid slice [3..<5, 0..<5] out of range for indices 0..<4 × 0..<5")
@@ -176,7 +176,7 @@ extension MisuseSuite {
                     let part = view.slice(rows, columns)
                     #expect(part.indices(0) == rows && part.indices(1) == columns)
                 }
-                Hostile.tried(.viewSlice3, "0..<4 × 5..<5 × 6..<6")
+                Hostile.tried(.viewSlice, "0..<4 × 5..<5 × 6..<6")
                 #expect(cube.view.slice(0..<4, 5..<5, 6..<6).indices(2) == 6..<6)
                 // The last row (row-major) and the last column (column-major) are lines, not traps.
                 Hostile.tried(.viewLine, "last row, last column")
