@@ -274,7 +274,6 @@ extension MisuseSuite {
 
         @Test("an allocator dropped with a full Int.max pool unmaps everything it held")
         func droppedWithFullPool() throws {
-            let process = ProcessState.capture()
             let lengths = [4096 * 5, 4096 * 7, 4096 * 11]
             Hostile.tried(.mmapInit, "reusePoolBytes: Int.max, dropped holding \(lengths.count) mappings")
             var ranges: [(UInt, Int)] = []
@@ -287,7 +286,10 @@ extension MisuseSuite {
                 }
                 #expect(allocator.mmapStatistics.pooledBytes == lengths.reduce(0, +))
             }
-            process.expectNothingLeft(lengths: lengths, "dropped pooled allocator")
+            // The exact ranges this allocator mapped (a pooled mapping keeps its address and
+            // length) are the check. A check for any new mapping of these lengths raced with the
+            // other suites running in parallel: ThreadSanitizer's run on a fresh clone saw an
+            // unrelated 20480 B mapping appear meanwhile and reported it as left behind.
             Race.expectUnmapped(ranges, "dropped pooled allocator")
         }
 
