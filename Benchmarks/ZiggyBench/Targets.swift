@@ -113,6 +113,16 @@ func targets(_ rows: [Row], triadThreads: [Int]) -> [TargetCheck] {
         add(
             "triad \(threads) thr: c-stream-plain (in process) ÷ c-omp-stream (outside)", interval(plain, outside), 0.95,
             outside == nil ? note("c-omp-stream", Workload.triad.rawValue) : "c-omp-stream \(format(outside?.median)) GB/s")
+        // And against stream.c itself (80 M elements a array, its Avg-time Triad): the program the
+        // outside world quotes. omp_stream (the arrays of the rows it judges) is checked against it too.
+        let streamC = find(rows, "c-stream-c", Workload.triad.rawValue, threads: threads)
+        let streamCNote =
+            streamC == nil ? note("c-stream-c", Workload.triad.rawValue) : "stream.c \(format(streamC?.median)) GB/s"
+        add(
+            "triad \(threads) thr: c-stream-plain (in process) ÷ c-stream-c (stream.c)", interval(plain, streamC), 0.95,
+            streamCNote)
+        add(
+            "triad \(threads) thr: c-omp-stream ÷ c-stream-c (stream.c)", interval(outside, streamC), 0.95, streamCNote)
         if let best = ours.max(by: { ($0.median ?? 0) < ($1.median ?? 0) }) {
             add(
                 "triad \(threads) thr: \(best.backend) ÷ c-stream (streaming stores)", interval(best, streaming), 0.95,

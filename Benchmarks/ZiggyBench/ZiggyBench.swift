@@ -84,7 +84,7 @@ struct ZiggyBench: ParsableCommand {
 
     @Option(
         help:
-            "The folder of the outside reference programs (omp_stream, omp_fork_join) built with gcc; make bench builds them into .build/references."
+            "The folder of the outside reference programs (stream, omp_stream, omp_fork_join) built with gcc; make bench builds them into .build/references."
     )
     var references: String?
 

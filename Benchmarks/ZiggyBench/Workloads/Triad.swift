@@ -58,6 +58,7 @@ extension Runner {
             plain.pageSize = "base 4 KiB"
             contenders.append(plain)
             contenders.append(outsideStream(threads: threads, count: count, passes: passes))
+            contenders.append(streamC(threads: threads))
             for backend in backends(for: .triad) where backend != .array || threads == 1 {
                 let why = factory.unavailableReason(backend, bytes: bytes * 3)
                 var contender: Contender!
@@ -112,6 +113,52 @@ extension Runner {
             return rate
         }
         contender.pageSize = "malloc"
+        return contender
+    }
+}
+
+/// The array size and pass count `make references` builds stream.c with (its `-DSTREAM_ARRAY_SIZE`
+/// and `-DNTIMES`; the Makefile's STREAM_FLAGS): the figures are labelled with them.
+let streamCElements = 80_000_000
+let streamCTimes = 5
+
+extension Runner {
+    /// jeffhammond/STREAM's stream.c itself (Benchmarks/References/STREAM, unmodified; gcc
+    /// `-O3 -march=native -fopenmp`, 80 M elements a array, NTIMES 5), one run a sample. The sample
+    /// is its Triad at its "Avg time" (bytes moved ÷ average time, as every other Triad row), not
+    /// the "Best Rate" STREAM publishes: these are labelled figures based on stream.c, not STREAM
+    /// benchmark results (its license, item 3b). The best rates go in the note.
+    func streamC(threads: Int) -> Contender {
+        let outside = config.outside
+        let cpus = teamCPUs
+        var best: [Double] = []
+        var calls = 0
+        let contender = Contender(
+            "c-stream-c", bytes: streamCElements * 8, threads: threads, unit: .gigabytesPerSecond,
+            note: "stream.c 5.10 unmodified, gcc -O3 -march=native -fopenmp, \(streamCElements / 1_000_000) M elements, "
+                + "NTIMES \(streamCTimes), OMP_PROC_BIND=spread, Triad at its Avg time (outside program; not a STREAM "
+                + "benchmark result)",
+            unavailable: outside.unavailableReason("stream")
+        ) {
+            let text = try outside.run(
+                "stream", [], environment: ["OMP_NUM_THREADS": "\(threads)", "OMP_PROC_BIND": "spread"], cpus: cpus)
+            // "Triad:  <Best Rate MB/s>  <Avg time>  <Min time>  <Max time>"
+            let fields = OutsidePrograms.fields(text, key: "Triad:")
+            guard fields.count == 4, fields[1] > 0 else {
+                throw OutsideError(message: "stream printed no Triad line: \(text.suffix(120))")
+            }
+            guard text.contains("Solution Validates") else {
+                throw OutsideError(message: "stream did not validate its arrays")
+            }
+            calls += 1
+            if calls > 1 { best.append(fields[0] / 1000) }  // the measure helper's warm-up round is the first call
+            return Double(24 * streamCElements) / fields[1] / 1e9
+        }
+        contender.pageSize = "static arrays"
+        contender.finalNote = {
+            let sorted = best.sorted()
+            return sorted.isEmpty ? nil : "its Best Rate: median \(format(sorted[sorted.count / 2])) GB/s"
+        }
         return contender
     }
 }
