@@ -32,7 +32,14 @@ typedef struct zg_stats {
     int64_t owner_freed_bytes;
     int64_t owner_freed_count;
     uint64_t owner_thread;
-    int64_t pad0[3];
+    // The owner's thread table (zg_current_thread of the owner; never NULL): the fast paths'
+    // owner test compares the calling thread's table pointer with it — one TLS load and one
+    // compare, no load through the table. A table is freed (thread exit) and allocated (a new
+    // thread's first use) under the registry's lock, so a later thread that gets the same address
+    // sees every plain store the dead owner made, and is then the only thread writing the owner
+    // fields.
+    const void *owner_table;
+    int64_t pad0[2];
     // Any other thread (atomic read-modify-write).
     int64_t shared_total_bytes;
     int64_t shared_total_count;
@@ -71,10 +78,7 @@ extern __thread zg_thread *zg_current_thread __attribute__((tls_model("initial-e
 static inline zg_thread *zg_thread_get(void) { return zg_current_thread; }
 static inline void zg_thread_set(zg_thread *t) { zg_current_thread = t; }
 
-static inline bool zg_is_owner(const zg_stats *s) {
-    zg_thread *t = zg_current_thread;
-    return t != NULL && t->thread_id == s->owner_thread;
-}
+static inline bool zg_is_owner(const zg_stats *s) { return (const void *)zg_current_thread == s->owner_table; }
 
 #define ZG_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ZG_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)

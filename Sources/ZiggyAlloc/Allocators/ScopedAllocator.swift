@@ -99,7 +99,9 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
         let memory: UnsafeMutableRawPointer
         if arena.pointee.limit > start, bytes <= Int(bitPattern: arena.pointee.limit &- start) {
             arena.pointee.cursor = start &+ UInt(bytes)
-            memory = UnsafeMutableRawPointer(bitPattern: start)!
+            // Non-nil: the cursor is inside a chunk here (limit > start), never 0. Unchecked in
+            // release builds: the check was a compare and a branch on every allocation.
+            memory = UnsafeMutableRawPointer(bitPattern: start).unsafelyUnwrapped
         } else {
             memory = try arena.pointee.allocateSlow(bytes: bytes, alignment: alignment)
         }

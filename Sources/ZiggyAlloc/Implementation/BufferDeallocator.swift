@@ -73,7 +73,8 @@ package struct BufferDeallocator: BitwiseCopyable, @unchecked Sendable {
             Kernel.heapFree(base)
             _recordFree(statisticsID: UInt64(payload), byteCount: byteCount)
         case .arena:
-            zg_stats_freed(UnsafeMutablePointer(bitPattern: payload)!, Int64(byteCount))
+            // The arena's record, never nil (see `arena(record:alignment:)`): unchecked in release.
+            zg_stats_freed(UnsafeMutablePointer(bitPattern: payload).unsafelyUnwrapped, Int64(byteCount))
         case .owner:
             releaseOwner(base, byteCount: byteCount)
         }

@@ -42,6 +42,7 @@ enum StatisticsRegistry {
             state.nextID += 1
             record.pointee.id = id
             record.pointee.owner_thread = thread.pointee.thread_id
+            record.pointee.owner_table = UnsafeRawPointer(thread)
             record.pointee.references = 1
             state.records[id] = record
             installLocked(record, in: thread)
