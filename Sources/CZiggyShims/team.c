@@ -14,17 +14,31 @@
 // (both seq_cst); a waker stores the value, then reads the count (both seq_cst). In the single
 // total order either the waker sees the sleeper or the sleeper sees the new value — and the
 // kernel re-checks the value inside FUTEX_WAIT, so a sleeper never misses it.
+// The futex system calls every team in the process has made (see zg_team_futex_calls): counted
+// on the sleeping path only, where the call itself costs a microsecond or more, so a spinning
+// region pays nothing for them.
+static _Atomic uint64_t zg_futex_wait_calls = 0;
+static _Atomic uint64_t zg_futex_wake_calls = 0;
+
 static void zg_futex_wait(const zg_word *word, uint32_t seen) {
     zg_word *mutable_word = (zg_word *)word;
     atomic_fetch_add_explicit(ZG_SLEEPERS(mutable_word), 1, memory_order_seq_cst);
-    if (atomic_load_explicit(ZG_ATOMIC(word), memory_order_seq_cst) == seen)
+    if (atomic_load_explicit(ZG_ATOMIC(word), memory_order_seq_cst) == seen) {
+        atomic_fetch_add_explicit(&zg_futex_wait_calls, 1, memory_order_relaxed);
         syscall(SYS_futex, &mutable_word->value, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+    }
     atomic_fetch_sub_explicit(ZG_SLEEPERS(mutable_word), 1, memory_order_seq_cst);
 }
 
 static void zg_futex_wake_all(zg_word *word) {
     if (atomic_load_explicit(ZG_SLEEPERS(word), memory_order_seq_cst) == 0) return;
+    atomic_fetch_add_explicit(&zg_futex_wake_calls, 1, memory_order_relaxed);
     syscall(SYS_futex, &word->value, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+void zg_team_futex_calls(uint64_t *waits, uint64_t *wakes) {
+    *waits = atomic_load_explicit(&zg_futex_wait_calls, memory_order_relaxed);
+    *wakes = atomic_load_explicit(&zg_futex_wake_calls, memory_order_relaxed);
 }
 
 static inline void zg_pause(void) {

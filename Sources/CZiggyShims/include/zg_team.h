@@ -22,6 +22,11 @@ uint32_t zg_word_wait_change(const zg_word *word, uint32_t seen, uint32_t spin);
 /// Waits until `word` equals `target`, spinning then sleeping as above.
 void zg_word_wait_equal(const zg_word *word, uint32_t target, uint32_t spin);
 
+/// The futex system calls the teams of this process have made so far: FUTEX_WAIT calls (a thread
+/// going to sleep on a word, after spinning) and FUTEX_WAKE calls (a store that found sleepers; one
+/// call wakes all of them). For tests and benchmarks that count what a region costs the kernel.
+void zg_team_futex_calls(uint64_t *waits, uint64_t *wakes);
+
 /// The team the calling thread is a member of (nil outside teams), so that a fork-join called from
 /// inside a member runs serially instead of deadlocking.
 void zg_team_set_current(const void *team);
