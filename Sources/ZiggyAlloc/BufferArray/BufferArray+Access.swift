@@ -49,10 +49,6 @@ extension BufferArray {
     public func withBuffer<R: ~Copyable, E: Error>(_ body: (borrowing UnmanagedBuffer<Element>) throws(E) -> R) throws(E) -> R {
         try body(_storage.buffer)
     }
-
-    /// The elements as a Swift `Array` (a copy on the Swift heap).
-    @inlinable
-    public func toArray() -> [Element] { withUnsafeBufferPointer { Array($0) } }
 }
 
 // Making arrays: allocate through any shared allocator, filled with a value or copied from a

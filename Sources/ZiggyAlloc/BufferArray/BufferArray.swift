@@ -87,10 +87,6 @@ public struct BufferArray<Element> {
     /// copy it made on write) holds.
     public var backing: BufferBacking { _storage.buffer.backing }
 
-    /// Whether this array is the only one using its storage (its next write will not copy).
-    @inlinable
-    public mutating func isUniquelyReferenced() -> Bool { isKnownUniquelyReferenced(&_storage) }
-
     /// Copies the elements into storage of their own now if the storage is shared, throwing the
     /// allocator's error (type-erased) instead of falling back to the C heap when it cannot.
     ///
