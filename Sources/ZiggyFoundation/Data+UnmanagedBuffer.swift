@@ -11,7 +11,7 @@ extension UnmanagedBuffer {
     /// the buffer owns its memory, and that memory lives until the buffer releases it (not arena
     /// memory, which its scope reclaims whatever a `Data` still points at).
     public var movesIntoDataWithoutCopy: Bool {
-        isOwning && !isEmpty && backing.backend != .scoped
+        !isEmpty && backing.isOwning && backing.backend != .scoped
     }
 }
 
@@ -25,7 +25,7 @@ extension Data {
     /// only owner. Allocator statistics count the bytes as live until the `Data` releases them.
     public init<T>(moving buffer: consuming UnmanagedBuffer<T>) {
         guard buffer.movesIntoDataWithoutCopy else {
-            self = buffer.withUnsafeBytes { Data($0) }
+            self = buffer.bytes.withUnsafeBytes { Data($0) }
             buffer.free()
             return
         }

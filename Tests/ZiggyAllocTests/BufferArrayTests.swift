@@ -146,7 +146,7 @@ struct BufferArrayTests {
             #expect(debug.leakReport.leaks.allSatisfy { $0.site.fileID.description.hasSuffix("BufferArrayTests.swift") })
             #expect(original[0] == 0 && copy[0] == 1)
         }
-        #expect(debug.leakReport.isEmpty && debug.statistics.liveAllocations == 0)
+        #expect(debug.leakReport.leaks.isEmpty && debug.statistics.liveAllocations == 0)
         try debug.finish()
     }
 

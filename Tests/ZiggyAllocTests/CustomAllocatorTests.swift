@@ -94,7 +94,7 @@ struct CustomAllocatorTests {
         #expect(fromArena == 285)
         let debug = DebugMemoryAllocator("generic", wrapping: ScopedAllocator())
         #expect(try sumOfSquares(debug, 10) == 285)
-        #expect(debug.leakReport.isEmpty)
+        #expect(debug.leakReport.leaks.isEmpty)
     }
 
     @Test("an allocator that returns the wrong size traps with a message naming it")

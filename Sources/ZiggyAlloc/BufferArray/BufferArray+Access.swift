@@ -77,7 +77,7 @@ extension BufferArray where Element: BitwiseCopyable {
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(A.Failure) {
         let buffer = try _BufferArrayStorage<Element>.filled(
-            allocator, from: elements, site: CallSite(fileID: fileID, line: line, function: function))
+            allocator, from: elements, site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
         try self.init(buffer, allocator: allocator, fileID: fileID, line: line, function: function)
     }
 }
@@ -103,7 +103,7 @@ extension BufferArray where Element: TrivialElement {
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(A.Failure) {
         let buffer = try _BufferArrayStorage<Element>.filled(
-            allocator, from: elements, site: CallSite(fileID: fileID, line: line, function: function))
+            allocator, from: elements, site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
         try self.init(buffer, allocator: allocator, fileID: fileID, line: line, function: function)
     }
 }
@@ -114,7 +114,7 @@ extension _BufferArrayStorage {
     /// `count` is a `countMismatch` error, the buffer freed).
     @inlinable
     static func filled<A: UnmanagedMemoryAllocator & Sendable>(
-        _ allocator: A, from elements: some Collection<Element>, site: CallSite
+        _ allocator: A, from elements: some Collection<Element>, site: LeakReport.CallSite
     ) throws(A.Failure) -> UnmanagedBuffer<Element> {
         try allocator._allocate(copyingCollection: elements, site: site)
     }

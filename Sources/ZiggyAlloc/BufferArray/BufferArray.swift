@@ -61,7 +61,7 @@ public struct BufferArray<Element> {
         _ buffer: consuming UnmanagedBuffer<Element>, allocator: A,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(A.Failure) {
-        let site = CallSite(fileID: fileID, line: line, function: function)
+        let site = LeakReport.CallSite(_fileID: fileID, line: line, function: function)
         let storage = try _BufferArrayStorage.adopting(buffer, allocator: allocator, site: site)
         self.init(_storage: storage)
     }

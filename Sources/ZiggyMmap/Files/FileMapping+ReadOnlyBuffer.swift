@@ -24,7 +24,7 @@ extension FileMapping {
             }
         }
 
-        /// The bytes, read-only.
+        /// The bytes, read-only (`bytes.withUnsafeBytes` gives the raw pointer for C).
         public var bytes: RawSpan {
             @_lifetime(borrow self)
             get {
@@ -40,11 +40,6 @@ extension FileMapping {
             try storage.withUnsafeBufferPointer(body)
         }
 
-        /// Calls `body` with the bytes; the pointer must not escape `body`.
-        public func withUnsafeBytes<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-            try storage.withUnsafeBytes(body)
-        }
-
         /// The first element's address: the escape hatch to C (see ``UnmanagedBuffer/unsafeBaseAddress``).
         @unsafe public var unsafeBaseAddress: UnsafePointer<Element> { UnsafePointer(unsafe storage.unsafeBaseAddress) }
 
@@ -54,7 +49,7 @@ extension FileMapping {
         /// The page sizes backing the mapping now, from `/proc/self/smaps`.
         public func pageSizeReport() -> PageSize.Report { storage.pageSizeReport() }
 
-        /// Where the mapping's pages are now, per NUMA node (see ``UnmanagedBuffer/placement(maximumSamples:)``).
+        /// Where the mapping's pages are now, per NUMA node (see ``UnmanagedBuffer/placement(elements:maximumSamples:)``).
         public func placement(maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
             try storage.placement(maximumSamples: maximumSamples)
         }
@@ -63,7 +58,7 @@ extension FileMapping {
         /// (`willNeed`, `sequential`, `random`) or dropping cached pages (`dontNeed`, which re-reads the
         /// file on the next access). See ``UnmanagedBuffer/advise(_:elements:)``.
         public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>? = nil) throws(MmapError) {
-            try storage.advise(advice, elements: elements ?? 0..<count)
+            try storage.advise(advice, elements: elements)
         }
 
         /// The elements as an array (a copy).
