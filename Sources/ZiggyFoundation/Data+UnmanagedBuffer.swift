@@ -25,7 +25,7 @@ extension Data {
     /// only owner. Allocator statistics count the bytes as live until the `Data` releases them.
     public init<T>(moving buffer: consuming UnmanagedBuffer<T>) {
         guard buffer.movesIntoDataWithoutCopy else {
-            self = buffer.bytes.withUnsafeBytes { Data($0) }
+            self = buffer.withUnsafeBytes { Data($0) }
             buffer.free()
             return
         }

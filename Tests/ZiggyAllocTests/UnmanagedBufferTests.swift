@@ -34,7 +34,8 @@ struct UnmanagedBufferTests {
         #expect(bytes.toArray() == Array(repeating: 0xAB, count: 10))
 
         var b = try allocator.allocate(Double.self, count: 64)
-        try b.copy(from: (0..<64).map(Double.init).span)
+        let ramp = (0..<64).map(Double.init)
+        try b.copy(from: ramp.span)
         try a.copy(from: b.span)
         #expect(a[63] == 63)
         try a.copy(from: b.span)
@@ -87,7 +88,7 @@ struct UnmanagedBufferTests {
             return pointer.reduce(0, +)
         }
         #expect(total == 120)
-        let byteTotal = buffer.bytes.withUnsafeBytes { $0.count }
+        let byteTotal = buffer.withUnsafeBytes { $0.count }
         #expect(byteTotal == 128)
     }
 
@@ -138,7 +139,7 @@ struct UnmanagedBufferTests {
         var span = array.mutableSpan
         let sum = UnmanagedBuffer.withWrapping(&span) { buffer in
             buffer[0] = 10
-            return buffer.toArray().reduce(0, +)
+            return buffer.withUnsafeBufferPointer { Array($0) }.reduce(0, +)
         }
         #expect(sum == 19)
         #expect(array[0] == 10)

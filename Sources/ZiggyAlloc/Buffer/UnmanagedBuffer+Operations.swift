@@ -18,6 +18,14 @@ extension UnmanagedBuffer {
         try body(UnsafeMutableBufferPointer(start: _base, count: _count))
     }
 
+    /// Calls `body` with the elements' bytes; the pointer must not escape `body`.
+    @inlinable
+    public func withUnsafeBytes<R: ~Copyable, E: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
+        try body(UnsafeRawBufferPointer(start: _base, count: _byteCount))
+    }
+
     /// Sets every element to `value`.
     @inlinable
     public mutating func fill(with value: Element) {

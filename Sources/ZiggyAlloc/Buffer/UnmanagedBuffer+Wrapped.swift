@@ -100,9 +100,6 @@ extension UnmanagedBuffer {
         /// (and changes nothing) when the counts differ. From a buffer: `copy(from: buffer.span)`.
         @inlinable
         public mutating func copy(from source: Span<Element>) throws(AllocationError) { try storage.copy(from: source) }
-
-        /// The elements as a Swift array (a copy).
-        @inlinable public func toArray() -> [Element] { storage.toArray() }
     }
 }
 

@@ -7,10 +7,11 @@ extension FileMapping {
 
         init(_ storage: consuming UnmanagedBuffer<Element>) { self.storage = storage }
 
+        /// Number of elements (whether there are none is `span.isEmpty`, the valid indices
+        /// `span.indices`).
         public var count: Int { storage.count }
-        public var isEmpty: Bool { storage.isEmpty }
+        /// Size in bytes (`count × stride`).
         public var byteCount: Int { storage.byteCount }
-        public var indices: Range<Int> { storage.indices }
 
         /// The element at `index`; traps, naming the index and the count, when out of range.
         public subscript(index: Int) -> Element { storage[index] }
@@ -24,7 +25,7 @@ extension FileMapping {
             }
         }
 
-        /// The bytes, read-only (`bytes.withUnsafeBytes` gives the raw pointer for C).
+        /// The bytes, read-only.
         public var bytes: RawSpan {
             @_lifetime(borrow self)
             get {
@@ -40,18 +41,25 @@ extension FileMapping {
             try storage.withUnsafeBufferPointer(body)
         }
 
+        /// Calls `body` with the bytes; the pointer must not escape `body`.
+        public func withUnsafeBytes<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+            try storage.withUnsafeBytes(body)
+        }
+
         /// The first element's address: the escape hatch to C (see ``UnmanagedBuffer/unsafeBaseAddress``).
         @unsafe public var unsafeBaseAddress: UnsafePointer<Element> { UnsafePointer(unsafe storage.unsafeBaseAddress) }
 
         /// What the memory is (a file mapping).
         public var backing: BufferBacking { storage.backing }
 
-        /// The page sizes backing the mapping now, from `/proc/self/smaps`.
-        public func pageSizeReport() -> PageSize.Report { storage.pageSizeReport() }
-
-        /// Where the mapping's pages are now, per NUMA node (see ``UnmanagedBuffer/placement(elements:maximumSamples:)``).
-        public func placement(maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
-            try storage.placement(maximumSamples: maximumSamples)
+        /// Calls `body` with the mapping's buffer, borrowed read-only — for what the buffer reports
+        /// about its memory (`pageSizeReport()`, `placement(elements:maximumSamples:)`) and a copy
+        /// of the elements (`toArray()`). The buffer cannot leave `body`, and a borrowed buffer
+        /// offers no safe way to write: the mapping stays read-only.
+        public func withBuffer<R: ~Copyable, E: Error>(
+            _ body: (borrowing UnmanagedBuffer<Element>) throws(E) -> R
+        ) throws(E) -> R {
+            try body(storage)
         }
 
         /// Gives `advice` for the pages holding `elements` (all of them by default): read-ahead
@@ -60,9 +68,6 @@ extension FileMapping {
         public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>? = nil) throws(MmapError) {
             try storage.advise(advice, elements: elements)
         }
-
-        /// The elements as an array (a copy).
-        public func toArray() -> [Element] { storage.toArray() }
     }
 }
 

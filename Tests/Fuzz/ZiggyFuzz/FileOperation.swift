@@ -150,7 +150,7 @@ enum FileOperation {
                 _ = consume mapped
             } else {
                 let buffer = try FileMapping.mapReadOnly(path, as: T.self, count: count, offset: offset, populate: populate)
-                let base = buffer.bytes.withUnsafeBytes { $0.baseAddress }
+                let base = buffer.withUnsafeBytes { $0.baseAddress }
                 verify(
                     buffer.count, buffer.byteCount, buffer.backing, outcome, path: path, populate: populate,
                     base: base, offset: offset, fileSize: original)

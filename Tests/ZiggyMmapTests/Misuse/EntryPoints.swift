@@ -25,11 +25,9 @@ enum EntryPoint: String, CaseIterable, Sendable {
     case requestInit = "ZiggyAlloc AllocationRequest.init(_:count:alignment:zeroed:site:)"
     case requestInitBytes = "ZiggyAlloc AllocationRequest.init(byteCount:alignment:zeroed:site:)"
     case statisticsInit = "ZiggyAlloc AllocationStatistics.init(liveBytes:liveAllocations:peakBytes:cumulativeBytes:totalAllocations:)" // no hostile input: a plain report value; every Int is a counter value it may hold, nothing validates or consumes it
-    case backingEquals = "ZiggyAlloc BufferBacking.==(_:_:)" // no hostile input: equality over any two values
-    case backendInit = "ZiggyAlloc BufferBacking.Backend.init(rawValue:)" // no hostile input: any string names a backend by design (custom allocators add their own)
+    case backendInit = "ZiggyAlloc BufferBacking.Backend.init(_:)" // no hostile input: any string names a backend by design (custom allocators add their own)
     case backingDetails = "ZiggyAlloc BufferBacking.details(as:)"
-    case backingHash = "ZiggyAlloc BufferBacking.hash(into:)" // no hostile input: hashing any value
-    case backingInit = "ZiggyAlloc BufferBacking.init(backend:customName:alignment:reservedByteCount:details:)" // no hostile input: a plain report value a custom allocator fills in; nothing validates or consumes it
+    case backingInit = "ZiggyAlloc BufferBacking.init(backend:alignment:reservedByteCount:details:)" // no hostile input: a plain report value a custom allocator fills in; nothing validates or consumes it
     case ownerBacking = "ZiggyAlloc BufferOwner.backing(_:byteCount:)" // no hostile input: an open method user subclasses override; the library calls it with the buffer's own base and size
     case ownerRelease = "ZiggyAlloc BufferOwner.release(_:byteCount:)" // no hostile input: an open method user subclasses override; the library calls it exactly once per buffer
     case arrayDistance = "ZiggyAlloc BufferArray.distance(from:to:)"
@@ -88,6 +86,7 @@ enum EntryPoint: String, CaseIterable, Sendable {
     case subscriptIndex = "ZiggyAlloc UnmanagedBuffer.subscript(_:)"
     case withBufferPointer = "ZiggyAlloc UnmanagedBuffer.withUnsafeBufferPointer(_:)"
     case withMutableBufferPointer = "ZiggyAlloc UnmanagedBuffer.withUnsafeMutableBufferPointer(_:)"
+    case withBytes = "ZiggyAlloc UnmanagedBuffer.withUnsafeBytes(_:)"
     case withWrapping = "ZiggyAlloc UnmanagedBuffer.withWrapping(_:_:) (inout MutableSpan<Element>, (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R) where Element: BitwiseCopyable"
     case withWrappingArray = "ZiggyAlloc UnmanagedBuffer.withWrapping(_:_:) (inout [Element], (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R) where Element: BitwiseCopyable"
     case withWrappingTrivial = "ZiggyAlloc UnmanagedBuffer.withWrapping(_:_:) (inout MutableSpan<Element>, (inout UnmanagedBuffer<Element>.Wrapped) throws(E) -> R) where Element: TrivialElement"
@@ -156,9 +155,10 @@ enum EntryPoint: String, CaseIterable, Sendable {
     case pageSizeInit = "ZiggyMmap PageSize.init(hugeTLBByteCount:)"
     case placementFraction = "ZiggyMmap PlacementReport.fraction(onNode:)"
     case readOnlyAdvise = "ZiggyMmap FileMapping.ReadOnlyBuffer.advise(_:elements:)"
-    case readOnlyPlacement = "ZiggyMmap FileMapping.ReadOnlyBuffer.placement(maximumSamples:)"
+    case readOnlyWithBuffer = "ZiggyMmap FileMapping.ReadOnlyBuffer.withBuffer(_:)"
     case readOnlySubscript = "ZiggyMmap FileMapping.ReadOnlyBuffer.subscript(_:)"
     case readOnlyWithBufferPointer = "ZiggyMmap FileMapping.ReadOnlyBuffer.withUnsafeBufferPointer(_:)"
+    case readOnlyWithBytes = "ZiggyMmap FileMapping.ReadOnlyBuffer.withUnsafeBytes(_:)"
     case pinCurrentThread = "ZiggyMmap ThreadPinning.pinCurrentThread(to:)"
     case withCurrentThread = "ZiggyMmap ThreadPinning.withCurrentThread(pinnedTo:_:)"
     case thpModeInit = "ZiggyMmap PageSize.TransparentHugePages.Mode.init(rawValue:)"

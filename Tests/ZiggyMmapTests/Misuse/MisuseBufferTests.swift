@@ -217,7 +217,7 @@ extension MisuseSuite {
             UnmanagedBuffer<ThreeBytes>.withWrapping(&span) { wrapped in
                 wrapped.fill(with: ThreeBytes(a: 1, b: 2, c: 3))
                 wrapped.clear()
-                #expect(wrapped.toArray().isEmpty)
+                #expect(wrapped.withUnsafeBufferPointer { Array($0) }.isEmpty)
             }
             var three = [ThreeBytes](repeating: ThreeBytes(), count: 5)
             var threeSpan = three.mutableSpan
@@ -393,9 +393,10 @@ extension MisuseSuite {
             var full = try SystemMemoryAllocator().allocate(UInt64.self, count: 3, zeroed: true)
             Hostile.tried(.withBufferPointer, "empty buffer; throwing body")
             Hostile.tried(.withMutableBufferPointer, "empty buffer; throwing body")
+            Hostile.tried(.withBytes, "empty buffer; throwing body")
             #expect(empty.withUnsafeBufferPointer { $0.count } == 0)
             #expect(empty.withUnsafeMutableBufferPointer { $0.count } == 0)
-            #expect(empty.bytes.withUnsafeBytes { $0.count } == 0)
+            #expect(empty.withUnsafeBytes { $0.count } == 0)
             #expect(throws: BodyError(code: 1)) {
                 try full.withUnsafeBufferPointer { _ throws(BodyError) -> Void in throw BodyError(code: 1) }
             }
@@ -403,7 +404,7 @@ extension MisuseSuite {
                 try full.withUnsafeMutableBufferPointer { _ throws(BodyError) -> Void in throw BodyError(code: 2) }
             }
             #expect(throws: BodyError(code: 3)) {
-                try full.bytes.withUnsafeBytes { _ throws(BodyError) -> Void in throw BodyError(code: 3) }
+                try full.withUnsafeBytes { _ throws(BodyError) -> Void in throw BodyError(code: 3) }
             }
             var storage: [UInt64] = []
             var span = storage.mutableSpan

@@ -262,7 +262,7 @@ extension MisuseSuite {
             let second = try allocator.allocate(UInt8.self, count: bytes, zeroed: true)
             #expect((second.backing.mapping?.isReused == true) == pooled, "capacity \(capacity): \(second.backing)")
             if pooled { #expect(unsafe second.unsafeBaseAddress == address) }
-            #expect(second.bytes.withUnsafeBytes { $0.allSatisfy { $0 == 0 } }, "a zeroed request from the pool must read zero")
+            #expect(second.withUnsafeBytes { $0.allSatisfy { $0 == 0 } }, "a zeroed request from the pool must read zero")
             #expect(
                 stats().poolHits == (pooled ? 1 : 0) && stats().poolMisses == (capacity > 0 ? (pooled ? 1 : 2) : 0),
                 "capacity \(capacity): \(stats())")
@@ -499,7 +499,7 @@ extension MisuseSuite {
             let mapped = try FileMapping.mapReadOnly(file, as: UInt8.self, populate: true)
             Hostile.tried(.placement, "mmap buffer, maximumSamples \(samples)")
             Hostile.tried(.placement, "system buffer, maximumSamples \(samples)")
-            Hostile.tried(.readOnlyPlacement, "file mapping, maximumSamples \(samples)")
+            Hostile.tried(.readOnlyWithBuffer, "file mapping, maximumSamples \(samples)")
             if samples < 1 {
                 let expected = MmapError.invalidArgument("placement: maximumSamples is \(samples); it must be at least 1")
                 #expect(
@@ -509,7 +509,9 @@ extension MisuseSuite {
                     thrownError("heap placement") { () throws(MmapError) in _ = try heap.placement(maximumSamples: samples) }
                         == expected)
                 #expect(
-                    thrownError("file placement") { () throws(MmapError) in _ = try mapped.placement(maximumSamples: samples) }
+                    thrownError("file placement") { () throws(MmapError) in
+                        _ = try mapped.withBuffer { buffer throws(MmapError) in try buffer.placement(maximumSamples: samples) }
+                    }
                         == expected)
                 return
             }
@@ -519,7 +521,7 @@ extension MisuseSuite {
             #expect(report.isSampled == (samples < 64))
             let heapReport = try heap.placement(maximumSamples: samples)
             #expect(heapReport.queriedPages == min(heapReport.totalPages, samples))
-            let fileReport = try mapped.placement(maximumSamples: samples)
+            let fileReport = try mapped.withBuffer { buffer throws(MmapError) in try buffer.placement(maximumSamples: samples) }
             #expect(fileReport.totalPages == 5 && fileReport.queriedPages == min(5, samples), "\(fileReport)")
             for node in [-1, 1, Int.max, Int.min, 0] {
                 Hostile.tried(.placementFraction, "fraction(onNode: \(node))")
@@ -571,7 +573,7 @@ extension MisuseSuite {
                     writeFile(path, [])
                     let mapped = try FileMapping.mapReadOnly(path, as: UInt8.self)
                     unlink(path)  // before the call that may trap
-                    _ = mapped.pageSizeReport().description
+                    _ = mapped.withBuffer { $0.pageSizeReport() }.description
                 default: _ = PageSize.Report.measure(address: UnsafeRawPointer(bitPattern: 8)!, byteCount: 0).description
                 }
             }

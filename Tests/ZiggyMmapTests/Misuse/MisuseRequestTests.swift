@@ -486,7 +486,7 @@ extension MisuseSuite {
                 let system = SystemMemoryAllocator()
                 let fromSystem = try system.allocate(copying: values)
                 #expect(fromSystem.toArray() == values)
-                #expect(fromSystem.isOwning == !values.isEmpty)
+                #expect(fromSystem.backing.isOwning == !values.isEmpty)
                 try ScopedAllocator.withScope { arena throws(AllocationError) in
                     let copy = try arena.allocate(copying: values)
                     #expect(copy.toArray() == values)
