@@ -55,7 +55,9 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
     }
 
     @usableFromInline
-    func _allocate<C: Collection>(copyingCollection values: C, site: LeakReport.CallSite) throws(Failure) -> UnmanagedBuffer<C.Element> {
+    func _allocate<C: Collection>(
+        copyingCollection values: C, site: LeakReport.CallSite
+    ) throws(Failure) -> UnmanagedBuffer<C.Element> {
         let count = values.count
         let buffer = try _allocate(C.Element.self, count: count, alignment: nil, zeroed: false, site: site)
         let copied: Int? = values.withContiguousStorageIfAvailable { source in

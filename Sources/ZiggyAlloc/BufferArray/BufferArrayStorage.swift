@@ -18,7 +18,10 @@ struct _BufferArrayCopier<Element>: Sendable {
 
     /// The C heap: for empty arrays, and the fallback when the buffer's own allocator refuses.
     @inlinable
-    static var system: _BufferArrayCopier { _BufferArrayCopier(SystemMemoryAllocator.shared, site: LeakReport.CallSite(_fileID: #fileID, line: #line, function: #function)) }
+    static var system: _BufferArrayCopier {
+        _BufferArrayCopier(
+            SystemMemoryAllocator.shared, site: LeakReport.CallSite(_fileID: #fileID, line: #line, function: #function))
+    }
 }
 
 /// The storage copies of a ``BufferArray`` share; frees its buffer when the last copy dies.

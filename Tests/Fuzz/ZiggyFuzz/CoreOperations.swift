@@ -24,7 +24,8 @@ enum RequestOperation {
             Harness.operation = "AllocationRequest(byteCount: \(count), alignment: \(align), zeroed: \(zeroed))"
             let result: Result<AllocationRequest, AllocationError>
             do throws(AllocationError) {
-                result = .success(try AllocationRequest(byteCount: count, alignment: align, zeroed: zeroed, site: LeakReport.CallSite()))
+                result = .success(
+                    try AllocationRequest(byteCount: count, alignment: align, zeroed: zeroed, site: LeakReport.CallSite()))
             } catch {
                 result = .failure(error)
             }
@@ -38,7 +39,8 @@ enum RequestOperation {
         Harness.operation = "AllocationRequest(\(T.self), count: \(count), alignment: \(alignment.map(String.init) ?? "nil"))"
         let result: Result<AllocationRequest, AllocationError>
         do throws(AllocationError) {
-            result = .success(try AllocationRequest(T.self, count: count, alignment: alignment, zeroed: zeroed, site: LeakReport.CallSite()))
+            result = .success(
+                try AllocationRequest(T.self, count: count, alignment: alignment, zeroed: zeroed, site: LeakReport.CallSite()))
         } catch {
             result = .failure(error)
         }

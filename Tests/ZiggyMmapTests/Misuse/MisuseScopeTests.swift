@@ -358,7 +358,7 @@ extension MisuseSuite {
 
         // The removed forms (`ctx.allocate(…, deferringTo: &scope)`, then `deferringTo: scope`): their
         // callers now hand the allocator's buffer to the scope, and get the same failures and adoptions.
-        @Test("scope.adopt(ctx.allocator.allocate(…)), what the removed deferringTo: forms' callers write, fails and succeeds alike")
+        @Test("scope.adopt(ctx.allocator.allocate(…)), what the removed deferringTo: callers write, fails and succeeds alike")
         func contextBorrowedScope() throws {
             let context = Ctx(allocator: SystemMemoryAllocator())
             let scope = DeferScope()
