@@ -153,11 +153,11 @@ extension MisuseSuite {
             let values = (0..<source).map { Int32($0) }
             let expected = AllocationError.countMismatch(destination: destination, source: source)
             let label = "copy \(source) into \(destination)"
-            Hostile.tried(.copyFromArray, label)
+            Hostile.tried(.copyFromSpan, label)
             #expect(thrownError(label) { () throws(AllocationError) in try target.copy(from: values.span) } == expected)
             Hostile.tried(.copyFromSpan, label)
             #expect(thrownError(label) { () throws(AllocationError) in try target.copy(from: values.span) } == expected)
-            Hostile.tried(.copyFromBuffer, label)
+            Hostile.tried(.copyFromSpan, label)
             let other = try system.allocate(copying: values)
             #expect(thrownError(label) { () throws(AllocationError) in try target.copy(from: other.span) } == expected)
             expectMessage(expected, contains: ["cannot copy \(source) elements into a buffer of \(destination)"])
@@ -167,7 +167,7 @@ extension MisuseSuite {
             var span = storage.mutableSpan
             Hostile.tried(.wrappedCopy, label)
             Hostile.tried(.withWrapping, "span of \(destination)")
-            Hostile.tried(.wrappedCopyFromBuffer, label)
+            Hostile.tried(.wrappedCopy, label)
             UnmanagedBuffer<Int32>.withWrapping(&span) { wrapped in
                 #expect(thrownError(label) { () throws(AllocationError) in try wrapped.copy(from: values.span) } == expected)
                 #expect(thrownError(label) { () throws(AllocationError) in try wrapped.copy(from: other.span) } == expected)
@@ -179,7 +179,7 @@ extension MisuseSuite {
         func copyEqual() throws {
             let system = SystemMemoryAllocator()
             for count in [0, 1, 4097] {
-                Hostile.tried(.copyFromBuffer, "equal counts \(count)")
+                Hostile.tried(.copyFromSpan, "equal counts \(count)")
                 var target = try system.allocate(UInt8.self, count: count)
                 let source = try system.allocate(copying: (0..<count).map { UInt8(truncatingIfNeeded: $0) })
                 try target.copy(from: source.span)

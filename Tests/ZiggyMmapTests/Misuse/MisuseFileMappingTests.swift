@@ -533,7 +533,7 @@ extension MisuseSuite {
                 #expect(readWrite.buffer.backing.backend == .file && readOnly.backing.backend == .file)
                 _ = readWrite.buffer.pageSizeReport().description
                 _ = readOnly.withBuffer { $0.pageSizeReport() }.description
-                Hostile.tried(.placement, "truncated file mapping")
+                Hostile.tried(.placementElements, "truncated file mapping")
                 _ = try readWrite.buffer.placement().description
                 _ = try readOnly.withBuffer { buffer throws(MmapError) in try buffer.placement(maximumSamples: 2) }.description
                 Hostile.tried(.adviseElements, "truncated file mapping, dontNeed")

@@ -432,7 +432,7 @@ extension MisuseSuite {
             var storage = [UInt8](repeating: 0, count: 64)
             for advice in advices {
                 for (name, backend) in [("system", "system"), ("scoped", "scoped"), ("wrapped", "wrapped")] {
-                    Hostile.tried(.advise, "\(name) buffer, \(advice)")
+                    Hostile.tried(.adviseElements, "\(name) buffer, \(advice)")
                     let error: MmapError? =
                         switch name {
                         case "system": thrownError("advise system") { () throws(MmapError) in try heap.advise(advice) }
@@ -456,10 +456,10 @@ extension MisuseSuite {
             let mmap = MmapAllocator()
             let debug = DebugMemoryAllocator("misuse", wrapping: MmapAllocator(pageSize: .transparentHuge))
             for advice in advices {
-                Hostile.tried(.advise, "mmap buffer, \(advice)")
+                Hostile.tried(.adviseElements, "mmap buffer, \(advice)")
                 var mapped = try mmap.allocate(UInt64.self, count: 1000)
                 try mapped.advise(advice)
-                Hostile.tried(.advise, "debug(THP) buffer, \(advice)")
+                Hostile.tried(.adviseElements, "debug(THP) buffer, \(advice)")
                 var tracked = try debug.allocate(UInt64.self, count: 1000)
                 try tracked.advise(advice)
             }
@@ -470,8 +470,8 @@ extension MisuseSuite {
         func emptyMappedBuffer() throws {
             let allocator = MmapAllocator()
             var empty = try allocator.allocate(UInt64.self, count: 0)
-            Hostile.tried(.advise, "empty mmap buffer, willNeed")
-            Hostile.tried(.placement, "empty mmap buffer, maximumSamples 1")
+            Hostile.tried(.adviseElements, "empty mmap buffer, willNeed")
+            Hostile.tried(.placementElements, "empty mmap buffer, maximumSamples 1")
             let report = try empty.placement(maximumSamples: 1)
             #expect(report.totalPages == 0 && report.queriedPages == 0 && report.presentPages == 0, "\(report)")
             do throws(MmapError) {
@@ -497,8 +497,8 @@ extension MisuseSuite {
             writeFile(file, [UInt8](repeating: 1, count: 5 * 4096))
             defer { unlink(file) }
             let mapped = try FileMapping.mapReadOnly(file, as: UInt8.self, populate: true)
-            Hostile.tried(.placement, "mmap buffer, maximumSamples \(samples)")
-            Hostile.tried(.placement, "system buffer, maximumSamples \(samples)")
+            Hostile.tried(.placementElements, "mmap buffer, maximumSamples \(samples)")
+            Hostile.tried(.placementElements, "system buffer, maximumSamples \(samples)")
             Hostile.tried(.readOnlyWithBuffer, "file mapping, maximumSamples \(samples)")
             if samples < 1 {
                 let expected = MmapError.invalidArgument("placement: maximumSamples is \(samples); it must be at least 1")
