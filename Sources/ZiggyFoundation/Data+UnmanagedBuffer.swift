@@ -11,7 +11,7 @@ extension UnmanagedBuffer {
     /// the buffer owns its memory, and that memory lives until the buffer releases it (not arena
     /// memory, which its scope reclaims whatever a `Data` still points at).
     public var movesIntoDataWithoutCopy: Bool {
-        isOwning && !isEmpty && backing.backend != .scoped
+        !isEmpty && backing.isOwning && backing.backend != .scoped
     }
 }
 

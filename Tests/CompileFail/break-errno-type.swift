@@ -4,4 +4,7 @@
 import ZiggyAlloc
 import Glibc
 
-let code: Int32? = AllocationError.outOfMemory(byteCount: 1, backend: "x", errno: nil).errno
+func code(_ error: AllocationError) -> Int32? {
+    if case .outOfMemory(_, _, let errno) = error { return errno }
+    return nil
+}

@@ -1,6 +1,6 @@
 // Issue 9, defect 11: FileMapping.ReadOnlyBuffer lacks what every other mapped buffer has: advice,
 // the page-size report, NUMA placement and its address. This must compile.
-// (The names are UnmanagedBuffer's; adjust if the redesign names them differently.)
+// (The reports are the buffer's own, reached through withBuffer as for BufferArray.)
 //
 // EXPECT-COMPILES
 import ZiggyMmap
@@ -8,7 +8,7 @@ import ZiggyMmap
 func inspect() throws {
     var mapped = try FileMapping.mapReadOnly("/etc/hostname", as: UInt8.self)
     try mapped.advise(.willNeed)
-    _ = mapped.pageSizeReport()
-    _ = try mapped.placement()
+    _ = mapped.withBuffer { $0.pageSizeReport() }
+    _ = try mapped.withBuffer { try $0.placement() }
     _ = unsafe mapped.unsafeBaseAddress
 }

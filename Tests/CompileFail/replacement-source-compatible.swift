@@ -20,9 +20,9 @@ func old() throws {
     _ = bytes.count
     // AllocationError.errnoName(12) → Errno's description.
     _ = Errno(rawValue: 12).description
-    // Ctx.allocate(…, deferringTo: &scope) → the scope passed borrowed.
+    // Ctx.allocate(…, deferringTo: &scope) → the scope adopts the context's allocator's buffer.
     let scope = DeferScope()
-    _ = try unsafe Ctx(allocator: system).allocate(Int.self, count: 2, deferringTo: scope)
+    _ = unsafe scope.adopt(try Ctx(allocator: system).allocator.allocate(Int.self, count: 2))
     let nodes: NodeSet = [0]
     _ = NumaPolicy.bind(nodes)
     _ = PopulateMode.parallel(threads: 2)

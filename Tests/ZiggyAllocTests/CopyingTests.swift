@@ -25,7 +25,7 @@ struct CopyingTests {
         let fromSet = try system.allocate(copying: set)
         #expect(fromSet.toArray().sorted() == [7, 70, 700])
         let empty = try system.allocate(copying: [Double]())
-        #expect(empty.count == 0 && !empty.isOwning)
+        #expect(empty.count == 0 && !empty.backing.isOwning)
         #expect(system.statistics.liveBytes == 8 * 4 * 2 + 1000 * 8 + 100 * 8 + 4 * 4 + 3 * 2)
     }
 
@@ -65,7 +65,7 @@ struct CopyingTests {
             #expect(tracked.toArray() == Array(repeating: .zero, count: 8))
             #expect(tracked.backing.isDebugTracked)
         }
-        #expect(debug.leakReport.isEmpty)
+        #expect(debug.leakReport.leaks.isEmpty)
     }
 }
 

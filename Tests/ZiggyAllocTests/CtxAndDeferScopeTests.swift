@@ -29,11 +29,11 @@ struct CtxAndDeferScopeTests {
     func ctxBasics() throws {
         let transcript = Transcript()
         let ctx = Ctx(allocator: SystemMemoryAllocator(), write: transcript.write, readLine: lines(["42", "7"]))
-        var data = try ctx.allocate(Int.self, count: 2)
+        var data = try ctx.allocator.allocate(Int.self, count: 2)
         data[0] = Int(ctx.readLine()!)!
         data[1] = Int(ctx.readLine()!)!
         #expect(ctx.readLine() == nil)
-        ctx.printLine("sum \(data[0] + data[1])")
+        ctx.print("sum \(data[0] + data[1])")
         ctx.print("no newline", terminator: "")
         #expect(transcript.value == "sum 49\nno newline")
         #expect(ctx.allocator.statistics.liveAllocations == 1)
@@ -42,7 +42,7 @@ struct CtxAndDeferScopeTests {
     @Test("a Ctx can own an arena (noncopyable) and allocate from it")
     func ctxWithArena() throws {
         let ctx = Ctx(allocator: ScopedAllocator(), write: Transcript().write)
-        let buffer = try ctx.allocate(Double.self, count: 4, zeroed: true)
+        let buffer = try ctx.allocator.allocate(Double.self, count: 4, zeroed: true)
         #expect(buffer.backing.backend == .scoped)
         #expect(buffer.toArray() == [0, 0, 0, 0])
     }
@@ -53,9 +53,9 @@ struct CtxAndDeferScopeTests {
         let ctx = Ctx(allocator: DebugMemoryAllocator("Defer", wrapping: SystemMemoryAllocator(), onLeak: .throw))
         do {
             let scope = DeferScope()
-            let first = try ctx.allocate(Int.self, count: 1, deferringTo: scope)
+            let first = scope.adopt(try ctx.allocator.allocate(Int.self, count: 1))
             scope.defer { order.withLock { $0.append("after first: live \(ctx.allocator.statistics.liveAllocations)") } }
-            let second = try ctx.allocate(Double.self, count: 1, deferringTo: scope)
+            let second = scope.adopt(try ctx.allocator.allocate(Double.self, count: 1))
             scope.defer { order.withLock { $0.append("custom cleanup: live \(ctx.allocator.statistics.liveAllocations)") } }
             first[0] = 1
             second[0] = 2
@@ -65,7 +65,7 @@ struct CtxAndDeferScopeTests {
         // Reverse: custom cleanup (2 live), second freed, "after first" (1 live), first freed.
         #expect(order.withLock { $0 } == ["custom cleanup: live 2", "after first: live 1"])
         #expect(ctx.allocator.statistics.liveAllocations == 0)
-        #expect(ctx.allocator.leakReport.isEmpty)
+        #expect(ctx.allocator.leakReport.leaks.isEmpty)
     }
 
     @Test("DeferScope.run cleans up when its body throws")

@@ -45,7 +45,7 @@ final class BlockPoolAllocator: BufferOwner, UnmanagedMemoryAllocator, @unchecke
     }
 
     override func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
-        BufferBacking(backend: .custom, customName: "block-pool", alignment: 64, reservedByteCount: blockSize)
+        BufferBacking(backend: .init("block-pool"), alignment: 64, reservedByteCount: blockSize)
     }
 
     var available: Int { freeBlocks.withLock { $0.count } }
@@ -62,8 +62,8 @@ struct CustomAllocatorTests {
             let b = try pool.allocate(UInt8.self, count: 10, zeroed: true)
             #expect(b.toArray() == Array(repeating: 0, count: 10))
             #expect(pool.available == 2)
-            #expect(a.backing.customName == "block-pool")
-            #expect(a.backing.backend == .custom)
+            #expect(a.backing.backend.description == "block-pool")
+            #expect(a.backing.backend == BufferBacking.Backend("block-pool"))
             #expect(pool.statistics.liveBytes == 266)
         }
         #expect(pool.available == 4)
@@ -94,7 +94,7 @@ struct CustomAllocatorTests {
         #expect(fromArena == 285)
         let debug = DebugMemoryAllocator("generic", wrapping: ScopedAllocator())
         #expect(try sumOfSquares(debug, 10) == 285)
-        #expect(debug.leakReport.isEmpty)
+        #expect(debug.leakReport.leaks.isEmpty)
     }
 
     @Test("an allocator that returns the wrong size traps with a message naming it")

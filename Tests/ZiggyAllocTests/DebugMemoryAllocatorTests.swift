@@ -75,21 +75,21 @@ struct DebugMemoryAllocatorTests {
             let debug = DebugMemoryAllocator("Clean", wrapping: SystemMemoryAllocator(), logger: log.logger)
             let buffer = try debug.allocate(Int.self, count: 4)
             buffer.free()
-            #expect(debug.leakReport.isEmpty)
+            #expect(debug.leakReport.leaks.isEmpty)
             #expect(debug.statistics.liveAllocations == 0 && debug.statistics.totalAllocations == 1)
         }
         #expect(log.messages.withLock { $0.isEmpty })
     }
 
-    @Test("throw mode: finish() throws LeakReport.Failure with the report")
+    @Test("throw mode: finish() throws the leak report")
     func throwMode() throws {
         let debug = DebugMemoryAllocator("Net", wrapping: SystemMemoryAllocator(), onLeak: .throw)
         let buffer = try debug.allocate(Int64.self, count: 2); let line = #line
-        var caught: LeakReport.Failure?
+        var caught: LeakReport?
         do { try debug.finish() } catch { caught = error }
         let error = try #require(caught)
-        #expect(error.report.leaks.first?.site.line == UInt(line))
-        #expect(error.report.leakedBytes == 16)
+        #expect(error.leaks.first?.site.line == UInt(line))
+        #expect(error.leaks.reduce(0) { $0 + $1.byteCount } == 16)
         buffer.free()
     }
 

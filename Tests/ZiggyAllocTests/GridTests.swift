@@ -430,7 +430,7 @@ struct GridTests {
             #expect(leaks.first?.site.line == UInt(line))
             grid[9, 12] = 1
         }
-        #expect(debug.leakReport.isEmpty)
+        #expect(debug.leakReport.leaks.isEmpty)
         // A buffer taken out of a grid is the same allocation, still tracked until freed.
         let taken: UnmanagedBuffer<Float>
         do {
@@ -439,7 +439,7 @@ struct GridTests {
         }
         #expect(debug.leakReport.leaks.map(\.elementCount) == [64])
         taken.free()
-        #expect(debug.leakReport.isEmpty)
+        #expect(debug.leakReport.leaks.isEmpty)
         #expect(debug.statistics.liveAllocations == 0 && debug.statistics.totalAllocations == 2)
         #expect(log.messages.withLock { $0.isEmpty })
     }
@@ -553,7 +553,7 @@ struct GridTests {
         }
         guard case .invalidAlignment(24, _, _, _)? = alignment else { Issue.record("\(String(describing: alignment))"); return }
         #expect(debug.statistics.totalAllocations == 0)
-        #expect(debug.leakReport.isEmpty)
+        #expect(debug.leakReport.leaks.isEmpty)
     }
 
     @Test("a flat buffer whose count is not the layout's: countMismatch naming both counts, and the buffer is released")
@@ -571,7 +571,7 @@ struct GridTests {
             }
             #expect(refused == .countMismatch(destination: 24, source: count))
             expectMessage(refused, contains: ["\(count)", "24"])
-            #expect(debug.leakReport.isEmpty, "count \(count): the refused buffer was released")
+            #expect(debug.leakReport.leaks.isEmpty, "count \(count): the refused buffer was released")
         }
     }
 }

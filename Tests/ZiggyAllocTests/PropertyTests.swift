@@ -249,7 +249,7 @@ func runProperty<P: AllocatorProperty>(_ property: P.Type, _ allocatorKind: Allo
             P.check(debug, T.self, run)
             run.expectFinal(debug.statistics)
             let report = debug.leakReport
-            #expect(report.isEmpty, "\(report) — \(run.context)")
+            #expect(report.leaks.isEmpty, "\(report) — \(run.context)")
             let baseStats = base.statistics
             #expect(
                 baseStats.liveBytes == 0 && baseStats.liveAllocations == 0
@@ -440,7 +440,7 @@ enum AllocationOutcomes: AllocatorProperty {
         #expect(
             address % alignment == 0 && address % MemoryLayout<T>.alignment == 0,
             "base 0x\(String(address, radix: 16)) not aligned to \(alignment) — \(run.context)")
-        let owning = buffer.isOwning
+        let owning = buffer.backing.isOwning
         #expect(owning == (byteCount > 0), "isOwning \(owning) — \(run.context)")
         guard byteCount > 0 else { return }
         let backing = buffer.backing
@@ -604,7 +604,7 @@ enum CopyRoundTrip: AllocatorProperty {
             // Equal counts: buffer, span and array sources copy every byte.
             do throws(AllocationError) {
                 destination.clear()
-                try destination.copy(from: source)
+                try destination.copy(from: source.span)
                 #expect(memcmp(destination.unsafeBaseAddress, sourceBytes, byteCount) == 0, "copy(from: buffer) — \(run.context)")
                 destination.clear()
                 try destination.copy(from: source.span)
@@ -612,7 +612,7 @@ enum CopyRoundTrip: AllocatorProperty {
                 if count <= 1 << 16 {
                     let array = (0..<count).map { tile[$0 % tile.count] }
                     destination.clear()
-                    try destination.copy(from: array)
+                    try destination.copy(from: array.span)
                     let same = array.withUnsafeBytes { memcmp(destination.unsafeBaseAddress, $0.baseAddress!, byteCount) == 0 }
                     #expect(byteCount == 0 || same, "copy(from: array) — \(run.context)")
                 }
@@ -635,7 +635,7 @@ enum CopyRoundTrip: AllocatorProperty {
                 var errors = [copyError(&destination, from: mismatched), copyError(&destination, fromSpanOf: mismatched)]
                 if other <= 1 << 16 {
                     let array = [T](repeating: T.make(7), count: other)
-                    do throws(AllocationError) { try destination.copy(from: array); errors.append(nil) } catch {
+                    do throws(AllocationError) { try destination.copy(from: array.span); errors.append(nil) } catch {
                         errors.append(error)
                     }
                 }
@@ -667,12 +667,12 @@ enum CopyRoundTrip: AllocatorProperty {
                 var target = UnmanagedBuffer(unsafeWrapping: UnsafeMutableBufferPointer(start: base + to, count: count))
                 let origin = UnmanagedBuffer(unsafeWrapping: UnsafeMutableBufferPointer(start: base + from, count: count))
                 do throws(AllocationError) {
-                    try target.copy(from: origin)
+                    try target.copy(from: origin.span)
                 } catch {
                     Issue.record("overlapping copy threw \(error) — \(run.context)")
                 }
                 #expect(original.matches(base + to), "overlapping copy (shift \(shift), forward \(forward)) — \(run.context)")
-                let owning = target.isOwning || origin.isOwning
+                let owning = target.backing.isOwning || origin.backing.isOwning
                 #expect(!owning, "wrapped views must not own memory — \(run.context)")
             }
             whole.free()
@@ -682,7 +682,7 @@ enum CopyRoundTrip: AllocatorProperty {
 
     static func copyError<T>(_ destination: inout UnmanagedBuffer<T>, from source: borrowing UnmanagedBuffer<T>) -> AllocationError?
     {
-        do throws(AllocationError) { try destination.copy(from: source) } catch { return error }
+        do throws(AllocationError) { try destination.copy(from: source.span) } catch { return error }
         return nil
     }
 

@@ -76,7 +76,7 @@ struct BufferArrayMmapTests {
             #expect(copy.backing.isDebugTracked && copy.backing.backend == .mmap)
             #expect(debug.leakReport.leaks.count == 2)
         }
-        #expect(debug.leakReport.isEmpty && mmap.statistics.liveAllocations == 0)
+        #expect(debug.leakReport.leaks.isEmpty && mmap.statistics.liveAllocations == 0)
         try debug.finish()
     }
 

@@ -131,7 +131,7 @@ struct NumaVMTests {
             options: MmapAllocator.Options(pageSize: .huge2MiB, populate: .kernel),
             placement: Placement(policy: .bind([target]), populateCPUs: nil, poolNodes: []))
         let rawPlan = KernelFaultPlan()
-        let request = try AllocationRequest(byteCount: 4 * MiB, site: CallSite())
+        let request = try AllocationRequest(byteCount: 4 * MiB, site: LeakReport.CallSite())
         let rawError = #expect(throws: MmapError.self) {
             try Kernel.withFaults(rawPlan) { () throws(MmapError) in
                 let raw = try raw.allocate(request)

@@ -93,11 +93,11 @@ struct ReadmeExampleTests {
         samples.sort()
         let before = samples  // shares the memory until one of them is written
         samples[0] = -1  // copies first, through the same allocator (same page size)
-        print(before.toArray(), samples.toArray(), samples.reduce(0, +))  // [1.0, 2.0, 3.0] [-1.0, 2.0, 3.0] 4.0
+        print(Array(before), Array(samples), samples.reduce(0, +))  // [1.0, 2.0, 3.0] [-1.0, 2.0, 3.0] 4.0
         // --- numerical example ends ---
         #expect(signal[100].real == Complex<Double>(length: 1, phase: 1).real)
         #expect(ramp.count == 1 << 20 && ramp[999] == 999)
-        #expect(before.toArray() == [1, 2, 3] && samples.toArray() == [-1, 2, 3])
+        #expect(Array(before) == [1, 2, 3] && Array(samples) == [-1, 2, 3])
         #expect(samples.backing.mapping?.obtainedPageSize == before.backing.mapping?.obtainedPageSize)
     }
 

@@ -217,7 +217,7 @@ enum StressHarness {
             "DebugMemoryAllocator.base", shared.debug.allocator.base.statistics, tallies[Backend.debug.rawValue],
             countsEmpty: false)
         let leaks = shared.debug.allocator.leakReport
-        if !leaks.isEmpty { shared.fail("DebugMemoryAllocator leak report is not empty: \(leaks)") }
+        if !leaks.leaks.isEmpty { shared.fail("DebugMemoryAllocator leak report is not empty: \(leaks)") }
         for backend in [Backend.mmapBase, .mmapTHP, .mmapHuge] {
             let allocator = shared.mmap(backend)
             let tally = tallies[backend.rawValue]

@@ -21,15 +21,16 @@ public enum AllocationError: Error, Sendable, Hashable, CustomStringConvertible 
     /// An element type that is not trivially copyable (it holds references or has a non-trivial
     /// copy), so unmanaged memory cannot hold it; see ``TrivialElement``.
     case nonTrivialElement(String)
-    /// The backend had no memory for the request.
+    /// The backend had no memory for the request; `errno` is libc's answer when it gave one (the
+    /// only case that carries one: match `.outOfMemory(_, _, let errno?)` to read it).
     case outOfMemory(byteCount: Int, backend: String, errno: Errno?)
     /// A copy between buffers or spans of different counts.
     case countMismatch(destination: Int, source: Int)
     /// An argument outside its documented domain (the message names it).
     case invalidArgument(String)
 
-    /// The `errno` behind the failure, when there is one.
-    public var errno: Errno? {
+    /// The `errno` behind the failure, when there is one (for ZiggyMmap's `MmapError.errno`).
+    package var errno: Errno? {
         if case .outOfMemory(_, _, let e) = self { return e }
         return nil
     }

@@ -7,7 +7,7 @@ extension LeakReport {
     public enum Action: Sendable {
         /// Log the report at `error` level through swift-log.
         case log
-        /// ``DebugMemoryAllocator/finish()`` throws ``LeakReport/Failure``; an allocator that ends without
+        /// ``DebugMemoryAllocator/finish()`` throws the ``LeakReport``; an allocator that ends without
         /// `finish()` traps.
         case `throw`
         /// Trap with the report (stops in a debugger).
@@ -34,16 +34,13 @@ extension LeakReport {
 /// a debugging tool, not a fast path). Buffers may outlive the allocator: freeing them later is
 /// still recorded, and the wrapped allocator's memory stays valid as long as that allocator does.
 public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: ~Copyable, UnmanagedMemoryAllocator {
-    public typealias Failure = Base.Failure
-
+    // `Failure` is `Base.Failure`, inferred from the witnesses below.
     @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> Base.Failure {
         Base.failure(forInvalidRequest: error)
     }
 
-    /// The name leak reports carry.
-    public let name: String
-    /// The wrapped allocator.
+    /// The wrapped allocator. (The name given at `init` is `leakReport.allocatorName`.)
     public let base: Base
     let tracker: DebugTracker
 
@@ -58,7 +55,6 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
         _ name: String, wrapping base: consuming Base, onLeak: LeakReport.Action = .log, scribble: Bool = true,
         logger: Logger = Logger(label: "ZiggyAlloc.Debug")
     ) {
-        self.name = name
         self.base = base
         tracker = DebugTracker(name: name, action: onLeak, scribble: scribble, logger: logger)
     }
@@ -80,9 +76,9 @@ public struct DebugMemoryAllocator<Base: UnmanagedMemoryAllocator & ~Copyable>: 
     /// The buffers allocated through this wrapper and not yet freed, oldest first.
     public var leakReport: LeakReport { tracker.report() }
 
-    /// Ends tracking now and acts on leaks: in `.throw` mode throws ``LeakReport/Failure`` when there are any.
-    public consuming func finish() throws(LeakReport.Failure) {
-        if let report = tracker.end(explicitly: true) { throw LeakReport.Failure(report: report) }
+    /// Ends tracking now and acts on leaks: in `.throw` mode throws the ``LeakReport`` when there are any.
+    public consuming func finish() throws(LeakReport) {
+        if let report = tracker.end(explicitly: true) { throw report }
     }
 }
 
@@ -145,7 +141,7 @@ final class DebugTracker: Sendable {
         }
         guard first else { return nil }
         let report = report()
-        guard !report.isEmpty else { return nil }
+        guard !report.leaks.isEmpty else { return nil }
         switch action {
         case .log:
             logger.error("\(report.description)")
@@ -171,7 +167,7 @@ final class DebugRecord: BufferOwner, @unchecked Sendable {
     let byteCount: Int
     let elementCount: Int
     let elementType: Any.Type
-    let site: CallSite
+    let site: LeakReport.CallSite
     var sequence = 0
 
     init(tracker: DebugTracker, inner: BufferDeallocator, request: AllocationRequest) {

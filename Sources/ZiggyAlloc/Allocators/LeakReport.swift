@@ -1,6 +1,10 @@
 /// The buffers a ``DebugMemoryAllocator`` handed out and that were not freed, with where each
 /// was allocated.
-public struct LeakReport: Sendable, Hashable, CustomStringConvertible {
+///
+/// Also the error ``DebugMemoryAllocator/finish()`` throws in `.throw` mode when there are leaks:
+/// the report itself, not a wrapper around it. Whether there are any is `leaks.isEmpty`; the
+/// bytes still allocated are `leaks.reduce(0) { $0 + $1.byteCount }` (the description says both).
+public struct LeakReport: Error, Sendable, Hashable, CustomStringConvertible {
     /// One unfreed buffer.
     public struct Leak: Sendable, Hashable, CustomStringConvertible {
         /// Allocation order within the allocator (1 = first).
@@ -22,21 +26,9 @@ public struct LeakReport: Sendable, Hashable, CustomStringConvertible {
     /// Unfreed buffers in allocation order.
     public let leaks: [Leak]
 
-    public var isEmpty: Bool { leaks.isEmpty }
-    /// Bytes still allocated.
-    public var leakedBytes: Int { leaks.reduce(0) { $0 + $1.byteCount } }
-
     public var description: String {
         if leaks.isEmpty { return "\(allocatorName): no leaks" }
-        return "\(allocatorName): \(leaks.count) leaked buffer(s), \(leakedBytes) B\n"
+        return "\(allocatorName): \(leaks.count) leaked buffer(s), \(leaks.reduce(0) { $0 + $1.byteCount }) B\n"
             + leaks.map { "  \($0)" }.joined(separator: "\n")
-    }
-}
-
-extension LeakReport {
-    /// Thrown by ``DebugMemoryAllocator/finish()`` in `.throw` mode when buffers were not freed.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public let report: LeakReport
-        public var description: String { report.description }
     }
 }

@@ -57,23 +57,14 @@ public struct ScopedAllocator: ~Copyable, UnmanagedMemoryAllocator {
             deallocator: .arena(record: arena.pointee.record, alignment: request.alignment))
     }
 
-    /// Allocates `count` elements of `type` from the arena, zeroed when asked: the protocol's
-    /// typed `allocate`, restated here so the bump path is inlined (the protocol's own reaches
-    /// the SPI primitive through a call). Throws for a negative count, an overflowing size, or
-    /// when no chunk can be had.
+    /// Allocates `count` elements of `type` from the arena, zeroed when asked, aligned to
+    /// `alignment` (nil: the element's own; else a power of two from the element's alignment to
+    /// 1 GiB): the protocol's typed `allocate`, restated here so the bump path is inlined (the
+    /// protocol's own reaches the SPI primitive through a call). Throws for a negative count, an
+    /// overflowing size, a bad alignment, or when no chunk can be had.
     @inlinable @inline(__always)
     public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int = 1, zeroed: Bool = false,
-        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(AllocationError) -> UnmanagedBuffer<T> {
-        try _allocateElements(T.self, count: count, alignment: nil, zeroed: zeroed)
-    }
-
-    /// Allocates `count` elements of `type` aligned to `alignment` (a power of two from the
-    /// element's alignment to 1 GiB) from the arena; see the unaligned form.
-    @inlinable @inline(__always)
-    public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int, alignment: Int, zeroed: Bool = false,
+        _ type: T.Type, count: Int = 1, alignment: Int? = nil, zeroed: Bool = false,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(AllocationError) -> UnmanagedBuffer<T> {
         try _allocateElements(T.self, count: count, alignment: alignment, zeroed: zeroed)

@@ -60,11 +60,11 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
         do {
             request = try AllocationRequest(
                 T.self, count: newCount, alignment: alignment, zeroed: false,
-                site: CallSite(fileID: fileID, line: line, function: function))
+                site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
         } catch {
             throw Self.failure(forInvalidRequest: error)
         }
-        if !buffer.isOwning && oldCount > 0 {
+        if !buffer._deallocator.isOwning && oldCount > 0 {
             throw Self.failure(
                 forInvalidRequest: .invalidArgument(
                     "resize of \(oldCount) × \(T.self) to \(newCount): a wrapped buffer does not own its memory; "
@@ -81,7 +81,7 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
             old.release()
             return .moved
         }
-        let oldBytes = buffer.byteCount
+        let oldBytes = buffer._byteCount
         let old = RawAllocation(base: UnsafeMutableRawPointer(buffer._base), byteCount: oldBytes, deallocator: buffer._deallocator)
         if oldBytes > 0, let resized = try resizeRaw(old, to: request) {
             check(resized, request)

@@ -63,52 +63,33 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
         nil
     }
 
-    /// Allocates `count` elements of `type`, aligned for `T`, zeroed when `zeroed` is true.
+    /// Allocates `count` elements of `type`, zeroed when `zeroed` is true, the first element aligned
+    /// to `alignment` bytes — nil (the default): `T`'s own alignment; otherwise a power of two, at
+    /// least `T`'s alignment, at most 1 GiB (for SIMD loads or page-aligned I/O).
     ///
-    /// Throws for a negative count, a size that overflows or exceeds the address space, or when
-    /// the backend has no memory; `count` 0 gives an empty buffer without asking the backend.
+    /// Throws for a negative count, a size that overflows or exceeds the address space, a bad
+    /// alignment, or when the backend has no memory; `count` 0 gives an empty buffer without
+    /// asking the backend.
     public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int = 1, zeroed: Bool = false,
-        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(Failure) -> UnmanagedBuffer<T> {
-        try _allocate(
-            T.self, count: count, alignment: nil, zeroed: zeroed,
-            site: CallSite(fileID: fileID, line: line, function: function))
-    }
-
-    /// Allocates `count` elements of `type` whose first element is aligned to `alignment` bytes (a
-    /// power of two, at least `T`'s alignment, at most 1 GiB) — for SIMD loads or page-aligned I/O.
-    public func allocate<T: BitwiseCopyable>(
-        _ type: T.Type, count: Int, alignment: Int, zeroed: Bool = false,
+        _ type: T.Type, count: Int = 1, alignment: Int? = nil, zeroed: Bool = false,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(Failure) -> UnmanagedBuffer<T> {
         try _allocate(
             T.self, count: count, alignment: alignment, zeroed: zeroed,
-            site: CallSite(fileID: fileID, line: line, function: function))
+            site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
     }
 
     /// Allocates `count` elements of a ``TrivialElement`` type (such as `Complex<Double>`),
     /// checking at run time that its layout is trivial; throws
-    /// ``AllocationError/nonTrivialElement(_:)`` otherwise.
+    /// ``AllocationError/nonTrivialElement(_:)`` otherwise. Otherwise as the `BitwiseCopyable` form.
     @_disfavoredOverload
     public func allocate<T: TrivialElement>(
-        _ type: T.Type, count: Int = 1, zeroed: Bool = false,
-        fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
-    ) throws(Failure) -> UnmanagedBuffer<T> {
-        try _allocate(
-            T.self, count: count, alignment: nil, zeroed: zeroed,
-            site: CallSite(fileID: fileID, line: line, function: function))
-    }
-
-    /// Allocates `count` aligned elements of a ``TrivialElement`` type (see the unaligned form).
-    @_disfavoredOverload
-    public func allocate<T: TrivialElement>(
-        _ type: T.Type, count: Int, alignment: Int, zeroed: Bool = false,
+        _ type: T.Type, count: Int = 1, alignment: Int? = nil, zeroed: Bool = false,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(Failure) -> UnmanagedBuffer<T> {
         try _allocate(
             T.self, count: count, alignment: alignment, zeroed: zeroed,
-            site: CallSite(fileID: fileID, line: line, function: function))
+            site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
     }
 
     /// The one typed path: validate, answer empty requests, call the primitive, check its answer.
@@ -116,7 +97,7 @@ extension UnmanagedMemoryAllocator where Self: ~Copyable {
     /// the typed calls on their concrete types, inlined, for their fast paths.
     @usableFromInline
     func _allocate<T>(
-        _ type: T.Type, count: Int, alignment: Int?, zeroed: Bool, site: CallSite
+        _ type: T.Type, count: Int, alignment: Int?, zeroed: Bool, site: LeakReport.CallSite
     )
         throws(Failure) -> UnmanagedBuffer<T>
     {

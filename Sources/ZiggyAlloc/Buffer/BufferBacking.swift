@@ -7,29 +7,32 @@
 /// accepted, population and lock state. Values, not live views: take a new one after changing
 /// the memory (advice, migration).
 public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
-    /// The backend that owns the memory. Backends add their own names (ZiggyMmap: `mmap`, `numa`,
-    /// `file`).
-    public struct Backend: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+    /// The backend that owns the memory, compared by name (its `description`). Backends add their
+    /// own names with the `@_spi(AllocatorImplementation)` initializer: ZiggyMmap's `mmap`, `numa`
+    /// and `file`, and a custom allocator's (`BufferBacking.Backend("block-pool")`).
+    public struct Backend: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+
+        /// The backend called `name` (an allocator author's own, beside the built-in ones below).
+        @_spi(AllocatorImplementation)
+        public init(_ name: String) { self.name = name }
+
+        public var description: String { name }
 
         /// `malloc`/`posix_memalign`/`calloc` via ``SystemMemoryAllocator``.
-        public static var system: Backend { Backend(rawValue: "system") }
+        public static var system: Backend { Backend("system") }
         /// A ``ScopedAllocator`` arena; freed all at once at the end of its scope.
-        public static var scoped: Backend { Backend(rawValue: "scoped") }
+        public static var scoped: Backend { Backend("scoped") }
         /// Foreign memory wrapped without ownership; never freed by the buffer.
-        public static var wrapped: Backend { Backend(rawValue: "wrapped") }
-        /// A user-defined allocator.
-        public static var custom: Backend { Backend(rawValue: "custom") }
+        public static var wrapped: Backend { Backend("wrapped") }
         /// An empty buffer: no memory at all (every allocator answers a request for zero elements
         /// with one, without allocating).
-        public static var empty: Backend { Backend(rawValue: "empty") }
+        public static var empty: Backend { Backend("empty") }
     }
 
+    /// The backend that made the buffer: a built-in one, ZiggyMmap's, or a custom allocator's own
+    /// (named by the allocator: its description is that name).
     public var backend: Backend
-    /// A custom allocator's own name (nil for the built-in backends).
-    public var customName: String?
     /// Whether a ``DebugMemoryAllocator`` tracks the buffer (its free is recorded for leak reports).
     public var isDebugTracked: Bool = false
     /// Whether the buffer frees its memory (false for wrapped foreign memory).
@@ -41,43 +44,32 @@ public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
     /// What the backend knows beyond the above (nil when it adds nothing). Read it through the
     /// backend's own accessors, e.g. ZiggyMmap's `backing.mapping`.
     @_spi(AllocatorImplementation)
-    public var details: (any BackingDetails)?
+    public var details: (any BackingDetails)? {
+        get { _details?.value }
+        set { _details = newValue.map(Details.init) }
+    }
+    /// The details, kept so that they compare and hash as values: `BufferBacking`'s `==` and
+    /// `hash(into:)` are the compiler's, over every field.
+    var _details: Details?
 
     /// The description of a buffer of `backend` (an allocator's `backing`; SPI for the details).
     @_spi(AllocatorImplementation)
     public init(
-        backend: Backend, customName: String? = nil, alignment: Int, reservedByteCount: Int,
+        backend: Backend, alignment: Int, reservedByteCount: Int,
         details: (any BackingDetails)? = nil
     ) {
         self.backend = backend
-        self.customName = customName
         self.alignment = alignment
         self.reservedByteCount = reservedByteCount
-        self.details = details
+        self._details = details.map(Details.init)
     }
 
     /// The backend's details of type `T`, if it attached them.
     @_spi(AllocatorImplementation)
     public func details<T: BackingDetails>(as type: T.Type) -> T? { details as? T }
 
-    public static func == (a: BufferBacking, b: BufferBacking) -> Bool {
-        a.backend == b.backend && a.customName == b.customName && a.isDebugTracked == b.isDebugTracked
-            && a.isOwning == b.isOwning && a.alignment == b.alignment && a.reservedByteCount == b.reservedByteCount
-            && a.details.map { erased($0) } == b.details.map { erased($0) }
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(backend)
-        hasher.combine(customName)
-        hasher.combine(isDebugTracked)
-        hasher.combine(isOwning)
-        hasher.combine(alignment)
-        hasher.combine(reservedByteCount)
-        hasher.combine(details.map { erased($0) })
-    }
-
     public var description: String {
-        var parts = [customName ?? backend.rawValue]
+        var parts = [backend.name]
         if isDebugTracked { parts.append("debug-tracked") }
         if !isOwning { parts.append("non-owning") }
         parts.append("align \(alignment)")
@@ -90,6 +82,16 @@ public struct BufferBacking: Sendable, Hashable, CustomStringConvertible {
 /// values. ZiggyMmap's mapping details are one; a custom allocator may define its own.
 @_spi(AllocatorImplementation)
 public protocol BackingDetails: Sendable, Hashable, CustomStringConvertible {}
+
+extension BufferBacking {
+    /// A backend's details as a value: equal when the details are of the same type and equal.
+    struct Details: Hashable, Sendable {
+        let value: any BackingDetails
+
+        static func == (a: Details, b: Details) -> Bool { erased(a.value) == erased(b.value) }
+        func hash(into hasher: inout Hasher) { hasher.combine(erased(value)) }
+    }
+}
 
 /// The details as an `AnyHashable` (opens the existential).
 private func erased(_ details: some BackingDetails) -> AnyHashable { AnyHashable(details) }

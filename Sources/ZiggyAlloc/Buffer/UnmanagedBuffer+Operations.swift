@@ -23,7 +23,7 @@ extension UnmanagedBuffer {
     public func withUnsafeBytes<R: ~Copyable, E: Error>(
         _ body: (UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
-        try body(UnsafeRawBufferPointer(start: _base, count: byteCount))
+        try body(UnsafeRawBufferPointer(start: _base, count: _byteCount))
     }
 
     /// Sets every element to `value`.
@@ -39,29 +39,18 @@ extension UnmanagedBuffer {
     /// Sets every byte to zero.
     @inlinable
     public mutating func clear() {
-        memset(_base, 0, byteCount)
+        memset(_base, 0, _byteCount)
     }
 
     /// Copies `source` over all elements; throws ``AllocationError/countMismatch(destination:source:)``
-    /// (and changes nothing) when the counts differ. Overlapping memory is handled.
+    /// (and changes nothing) when the counts differ. Overlapping memory is handled. Copy from
+    /// another buffer with `copy(from: other.span)`, from an array with `copy(from: array.span)`.
     @inlinable
     public mutating func copy(from source: Span<Element>) throws(AllocationError) {
         guard source.count == _count else { throw .countMismatch(destination: _count, source: source.count) }
         source.withUnsafeBufferPointer { pointer in
-            if let start = pointer.baseAddress { memmove(_base, start, byteCount) }
+            if let start = pointer.baseAddress { memmove(_base, start, _byteCount) }
         }
-    }
-
-    /// Copies another buffer's elements over all elements; throws on a count mismatch.
-    @inlinable
-    public mutating func copy(from source: borrowing UnmanagedBuffer<Element>) throws(AllocationError) {
-        try copy(from: source.span)
-    }
-
-    /// Copies an array's elements over all elements; throws on a count mismatch.
-    @inlinable
-    public mutating func copy(from source: [Element]) throws(AllocationError) {
-        try copy(from: source.span)
     }
 
     /// The elements as a Swift array (a copy).

@@ -25,7 +25,7 @@ extension UnmanagedBuffer {
     public var bytes: RawSpan {
         @_lifetime(borrow self)
         get {
-            let result = RawSpan(_unsafeBytes: UnsafeRawBufferPointer(start: _base, count: byteCount))
+            let result = RawSpan(_unsafeBytes: UnsafeRawBufferPointer(start: _base, count: _byteCount))
             return _overrideLifetime(result, borrowing: self)
         }
     }
@@ -35,7 +35,7 @@ extension UnmanagedBuffer {
     public var mutableBytes: MutableRawSpan {
         @_lifetime(&self)
         mutating get {
-            let result = MutableRawSpan(_unsafeBytes: UnsafeMutableRawBufferPointer(start: _base, count: byteCount))
+            let result = MutableRawSpan(_unsafeBytes: UnsafeMutableRawBufferPointer(start: _base, count: _byteCount))
             return _overrideLifetime(result, mutating: &self)
         }
     }

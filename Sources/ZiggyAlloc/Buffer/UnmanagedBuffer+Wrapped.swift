@@ -4,7 +4,8 @@ extension UnmanagedBuffer {
     ///
     /// It offers the owned buffer's element access — subscript, spans and sub-spans, the scoped
     /// pointer accessors C calls need, `fill`, `clear`, `copy(from:)` — through a non-owning
-    /// ``UnmanagedBuffer`` it keeps private, and never frees anything.
+    /// ``UnmanagedBuffer`` it keeps private, and never frees anything (it has no `backing`: its
+    /// memory is whatever the span views, and it is never the owner).
     ///
     /// Generic code that should take either an owned buffer or a wrapped array takes the view both
     /// hand out — `inout MutableSpan<Element>` to write, `Span<Element>` to read — and is called with
@@ -25,14 +26,10 @@ extension UnmanagedBuffer {
 
         /// Number of elements.
         @inlinable public var count: Int { storage.count }
-        /// Number of bytes the elements occupy (`count × stride`).
-        @inlinable public var byteCount: Int { storage.byteCount }
         /// Whether there are no elements.
         @inlinable public var isEmpty: Bool { storage.isEmpty }
         /// The valid indices, `0..<count`.
         @inlinable public var indices: Range<Int> { storage.indices }
-        /// Always false: a wrapped buffer never frees what it views (as ``UnmanagedBuffer/isOwning``).
-        @inlinable public var isOwning: Bool { false }
 
         /// The element at `index`; traps with the index and the count when out of range.
         @inlinable
@@ -93,14 +90,6 @@ extension UnmanagedBuffer {
             try storage.withUnsafeMutableBufferPointer(body)
         }
 
-        /// Calls `body` with the elements' bytes; the pointer must not escape `body`.
-        @inlinable
-        public func withUnsafeBytes<R: ~Copyable, E: Error>(
-            _ body: (UnsafeRawBufferPointer) throws(E) -> R
-        ) throws(E) -> R {
-            try storage.withUnsafeBytes(body)
-        }
-
         /// Sets every element to `value`.
         @inlinable public mutating func fill(with value: Element) { storage.fill(with: value) }
 
@@ -108,20 +97,9 @@ extension UnmanagedBuffer {
         @inlinable public mutating func clear() { storage.clear() }
 
         /// Copies `source` over all elements; throws ``AllocationError/countMismatch(destination:source:)``
-        /// (and changes nothing) when the counts differ.
+        /// (and changes nothing) when the counts differ. From a buffer: `copy(from: buffer.span)`.
         @inlinable
         public mutating func copy(from source: Span<Element>) throws(AllocationError) { try storage.copy(from: source) }
-
-        /// Copies `source`'s elements over all elements; throws
-        /// ``AllocationError/countMismatch(destination:source:)`` (and changes nothing) when the
-        /// counts differ.
-        @inlinable
-        public mutating func copy(from source: borrowing UnmanagedBuffer<Element>) throws(AllocationError) {
-            try storage.copy(from: source)
-        }
-
-        /// The elements as a Swift array (a copy).
-        @inlinable public func toArray() -> [Element] { storage.toArray() }
     }
 }
 

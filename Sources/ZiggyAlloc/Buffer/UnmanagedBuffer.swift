@@ -101,12 +101,13 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
     @inlinable public var count: Int { _count }
     /// Whether the buffer has no elements.
     @inlinable public var isEmpty: Bool { _count == 0 }
-    /// Size in bytes (`count × stride`).
+    /// Size in bytes (`count × stride`). (Whether the buffer frees its memory is `backing.isOwning`.)
     @inlinable public var byteCount: Int { _count &* MemoryLayout<Element>.stride }
     /// The valid indices, `0..<count`.
     @inlinable public var indices: Range<Int> { 0..<_count }
-    /// Whether the buffer frees its memory (false for wrapped foreign memory and empty buffers).
-    @inlinable public var isOwning: Bool { _deallocator.isOwning }
+
+    /// ``byteCount`` for the library's own code (ZiggyFoundation's and ZiggyMmap's too).
+    @inlinable package var _byteCount: Int { _count &* MemoryLayout<Element>.stride }
 
     /// The first element's address (the .NET `RawPointer`): the escape hatch to C. Valid while
     /// the buffer lives and is not moved into ``free()``; for an empty buffer it is a non-null
@@ -132,7 +133,7 @@ public struct UnmanagedBuffer<Element>: ~Copyable {
 
     /// What the memory really is. See ``BufferBacking``.
     public var backing: BufferBacking {
-        _deallocator.backing(UnsafeMutableRawPointer(_base), byteCount: byteCount)
+        _deallocator.backing(UnsafeMutableRawPointer(_base), byteCount: _byteCount)
     }
 
     /// The element at `index`; traps with the index and the count when out of range.

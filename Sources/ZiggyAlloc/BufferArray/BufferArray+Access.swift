@@ -49,10 +49,6 @@ extension BufferArray {
     public func withBuffer<R: ~Copyable, E: Error>(_ body: (borrowing UnmanagedBuffer<Element>) throws(E) -> R) throws(E) -> R {
         try body(_storage.buffer)
     }
-
-    /// The elements as a Swift `Array` (a copy on the Swift heap).
-    @inlinable
-    public func toArray() -> [Element] { withUnsafeBufferPointer { Array($0) } }
 }
 
 // Making arrays: allocate through any shared allocator, filled with a value or copied from a
@@ -81,7 +77,7 @@ extension BufferArray where Element: BitwiseCopyable {
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(A.Failure) {
         let buffer = try _BufferArrayStorage<Element>.filled(
-            allocator, from: elements, site: CallSite(fileID: fileID, line: line, function: function))
+            allocator, from: elements, site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
         try self.init(buffer, allocator: allocator, fileID: fileID, line: line, function: function)
     }
 }
@@ -107,7 +103,7 @@ extension BufferArray where Element: TrivialElement {
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(A.Failure) {
         let buffer = try _BufferArrayStorage<Element>.filled(
-            allocator, from: elements, site: CallSite(fileID: fileID, line: line, function: function))
+            allocator, from: elements, site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
         try self.init(buffer, allocator: allocator, fileID: fileID, line: line, function: function)
     }
 }
@@ -118,7 +114,7 @@ extension _BufferArrayStorage {
     /// `count` is a `countMismatch` error, the buffer freed).
     @inlinable
     static func filled<A: UnmanagedMemoryAllocator & Sendable>(
-        _ allocator: A, from elements: some Collection<Element>, site: CallSite
+        _ allocator: A, from elements: some Collection<Element>, site: LeakReport.CallSite
     ) throws(A.Failure) -> UnmanagedBuffer<Element> {
         try allocator._allocate(copyingCollection: elements, site: site)
     }

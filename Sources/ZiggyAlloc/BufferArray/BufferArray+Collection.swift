@@ -1,15 +1,11 @@
 // The collection protocols, over the cached address and count: reads never touch the storage
 // object, writes check uniqueness once per element (subscript) or once per call (bulk access).
+// What the standard library's defaults for `Int` indices already give is not restated: `count`,
+// `isEmpty`, `indices` (a `Range<Int>`), the `IndexingIterator` of `for x in array` (which the
+// optimizer reduces to the same pointer loop: ziggy-bench's view-sum "array (for-in)" row).
 extension BufferArray: RandomAccessCollection, MutableCollection {
-    public typealias Index = Int
-    public typealias Indices = Range<Int>
-    public typealias SubSequence = Slice<BufferArray<Element>>
-
     @inlinable public var startIndex: Int { 0 }
     @inlinable public var endIndex: Int { _count }
-    @inlinable public var count: Int { _count }
-    @inlinable public var isEmpty: Bool { _count == 0 }
-    @inlinable public var indices: Range<Int> { 0..<_count }
 
     // Index arithmetic never traps: positions are plain integers, and one outside the array
     // (also one that wrapped around Int's range) is refused by the subscript, naming the index
@@ -72,31 +68,6 @@ extension BufferArray: RandomAccessCollection, MutableCollection {
         _base[j] = first
     }
 
-    /// Iterates straight over the memory, holding the storage alive.
-    @frozen
-    public struct Iterator: IteratorProtocol {
-        @usableFromInline let _storage: _BufferArrayStorage<Element>
-        @usableFromInline var _position: UnsafeMutablePointer<Element>
-        @usableFromInline let _end: UnsafeMutablePointer<Element>
-
-        @inlinable
-        init(_ array: BufferArray<Element>) {
-            _storage = array._storage
-            _position = array._base
-            _end = array._base + array._count
-        }
-
-        @inlinable @inline(__always)
-        public mutating func next() -> Element? {
-            guard _position != _end else { return nil }
-            defer { _position += 1 }
-            return _position.pointee
-        }
-    }
-
-    @inlinable
-    public func makeIterator() -> Iterator { Iterator(self) }
-
     @inlinable
     public func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {
         try withUnsafeBufferPointer(body)
@@ -116,8 +87,6 @@ extension BufferArray: RandomAccessCollection, MutableCollection {
         }
     }
 }
-
-extension BufferArray.Iterator: @unchecked Sendable where Element: Sendable {}
 
 @usableFromInline @inline(never)
 func _sliceCountMismatch(_ count: Int, _ bounds: Range<Int>) -> Never {

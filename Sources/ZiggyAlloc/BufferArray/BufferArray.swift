@@ -61,7 +61,7 @@ public struct BufferArray<Element> {
         _ buffer: consuming UnmanagedBuffer<Element>, allocator: A,
         fileID: StaticString = #fileID, line: UInt = #line, function: StaticString = #function
     ) throws(A.Failure) {
-        let site = CallSite(fileID: fileID, line: line, function: function)
+        let site = LeakReport.CallSite(_fileID: fileID, line: line, function: function)
         let storage = try _BufferArrayStorage.adopting(buffer, allocator: allocator, site: site)
         self.init(_storage: storage)
     }
@@ -86,10 +86,6 @@ public struct BufferArray<Element> {
     /// What the memory really is: the ``UnmanagedBuffer/backing`` of the buffer this array (or the
     /// copy it made on write) holds.
     public var backing: BufferBacking { _storage.buffer.backing }
-
-    /// Whether this array is the only one using its storage (its next write will not copy).
-    @inlinable
-    public mutating func isUniquelyReferenced() -> Bool { isKnownUniquelyReferenced(&_storage) }
 
     /// Copies the elements into storage of their own now if the storage is shared, throwing the
     /// allocator's error (type-erased) instead of falling back to the C heap when it cannot.

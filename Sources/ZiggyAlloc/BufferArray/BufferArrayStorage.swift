@@ -10,7 +10,7 @@ struct _BufferArrayCopier<Element>: Sendable {
     @usableFromInline let allocate: @Sendable (_ count: Int, _ alignment: Int) throws -> UnmanagedBuffer<Element>
 
     @inlinable
-    init<A: UnmanagedMemoryAllocator & Sendable>(_ allocator: A, site: CallSite) {
+    init<A: UnmanagedMemoryAllocator & Sendable>(_ allocator: A, site: LeakReport.CallSite) {
         allocate = { count, alignment in
             try allocator._allocate(Element.self, count: count, alignment: alignment, zeroed: false, site: site)
         }
@@ -18,7 +18,10 @@ struct _BufferArrayCopier<Element>: Sendable {
 
     /// The C heap: for empty arrays, and the fallback when the buffer's own allocator refuses.
     @inlinable
-    static var system: _BufferArrayCopier { _BufferArrayCopier(SystemMemoryAllocator.shared, site: CallSite()) }
+    static var system: _BufferArrayCopier {
+        _BufferArrayCopier(
+            SystemMemoryAllocator.shared, site: LeakReport.CallSite(_fileID: #fileID, line: #line, function: #function))
+    }
 }
 
 /// The storage copies of a ``BufferArray`` share; frees its buffer when the last copy dies.
@@ -42,7 +45,7 @@ final class _BufferArrayStorage<Element>: @unchecked Sendable {
     /// (an arena frees its memory at the end of its scope, which an array can outlive).
     @inlinable
     static func adopting<A: UnmanagedMemoryAllocator & Sendable>(
-        _ buffer: consuming UnmanagedBuffer<Element>, allocator: A, site: CallSite
+        _ buffer: consuming UnmanagedBuffer<Element>, allocator: A, site: LeakReport.CallSite
     ) throws(A.Failure) -> _BufferArrayStorage {
         let copier = _BufferArrayCopier<Element>(allocator, site: site)
         guard _mustCopyOnAdoption(buffer) else { return _BufferArrayStorage(buffer, copier: copier) }
@@ -100,7 +103,7 @@ func _copyAlignment<T>(_ buffer: borrowing UnmanagedBuffer<T>) -> Int {
 
 @usableFromInline
 func _copyElements<T>(from source: borrowing UnmanagedBuffer<T>, to target: borrowing UnmanagedBuffer<T>) {
-    if source.count > 0 { memcpy(target._base, source._base, source.byteCount) }
+    if source.count > 0 { memcpy(target._base, source._base, source._byteCount) }
 }
 
 @usableFromInline @inline(never)

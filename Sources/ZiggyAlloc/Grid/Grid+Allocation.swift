@@ -19,7 +19,7 @@ extension Grid where Element: BitwiseCopyable {
         let align = alignment ?? max(64, padding.byteMultiple, MemoryLayout<Element>.alignment)
         let buffer = try allocator._allocate(
             Element.self, count: layout.count, alignment: align, zeroed: zeroed,
-            site: CallSite(fileID: fileID, line: line, function: function))
+            site: LeakReport.CallSite(_fileID: fileID, line: line, function: function))
         self.init(_checked: buffer, layout: layout)
     }
 }

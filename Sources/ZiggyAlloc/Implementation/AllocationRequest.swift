@@ -16,7 +16,7 @@ public struct AllocationRequest: Sendable, CustomStringConvertible {
     /// The element type requested (for messages and reports).
     public let elementType: Any.Type
     /// Where the request was made.
-    public let site: CallSite
+    public let site: LeakReport.CallSite
 
     /// The largest alignment any allocator accepts (1 GiB, the largest page size).
     public static var maximumAlignment: Int { AllocationLayout.maximumAlignment }
@@ -28,7 +28,7 @@ public struct AllocationRequest: Sendable, CustomStringConvertible {
     /// Validates `count` elements of `type`, aligned to `alignment` (nil: the element's own).
     public init<T>(
         _ type: T.Type, count: Int, alignment: Int? = nil, zeroed: Bool = false,
-        site: CallSite
+        site: LeakReport.CallSite
     ) throws(AllocationError) {
         let layout = try AllocationLayout(T.self, count: count, alignment: alignment)
         self.byteCount = layout.byteCount
@@ -40,7 +40,7 @@ public struct AllocationRequest: Sendable, CustomStringConvertible {
     }
 
     /// A request for raw bytes.
-    public init(byteCount: Int, alignment: Int = 16, zeroed: Bool = false, site: CallSite) throws(AllocationError) {
+    public init(byteCount: Int, alignment: Int = 16, zeroed: Bool = false, site: LeakReport.CallSite) throws(AllocationError) {
         try self.init(UInt8.self, count: byteCount, alignment: alignment, zeroed: zeroed, site: site)
     }
 

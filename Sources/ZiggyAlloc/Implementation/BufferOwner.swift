@@ -27,7 +27,7 @@ open class BufferOwner: @unchecked Sendable {
     /// What the memory at `base` is.
     open func backing(_ base: UnsafeMutableRawPointer, byteCount: Int) -> BufferBacking {
         BufferBacking(
-            backend: .custom, customName: String(describing: type(of: self)), alignment: 1,
+            backend: BufferBacking.Backend(String(describing: type(of: self))), alignment: 1,
             reservedByteCount: byteCount)
     }
 }

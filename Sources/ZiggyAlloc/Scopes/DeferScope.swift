@@ -36,8 +36,8 @@ public struct DeferScope: ~Copyable {
         return UnsafeMutableBufferPointer(start: allocation.base.assumingMemoryBound(to: T.self), count: count)
     }
 
-    /// Number of pending actions (buffers and closures).
-    public var pendingCount: Int { actions.count }
+    /// Number of pending actions (buffers and closures), for the package's tests.
+    package var pendingCount: Int { actions.count }
 }
 
 /// The scope's actions, in a box so that a borrowed scope can register more.

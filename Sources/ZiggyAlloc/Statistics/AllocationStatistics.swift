@@ -18,6 +18,9 @@ public struct AllocationStatistics: Sendable, Hashable, CustomStringConvertible 
     /// Buffers ever allocated (never decreases).
     public var totalAllocations: Int
 
+    /// Counters with these values, for allocator authors (most record through a
+    /// `StatisticsRecorder` instead, whose `snapshot` is one of these).
+    @_spi(AllocatorImplementation)
     public init(
         liveBytes: Int = 0, liveAllocations: Int = 0, peakBytes: Int = 0,
         cumulativeBytes: Int = 0, totalAllocations: Int = 0
@@ -30,6 +33,7 @@ public struct AllocationStatistics: Sendable, Hashable, CustomStringConvertible 
     }
 
     /// No counters at all: what allocators that do not track report.
+    @_spi(AllocatorImplementation)
     public static let zero = AllocationStatistics()
 
     public var description: String {

@@ -7,10 +7,11 @@ extension FileMapping {
 
         init(_ storage: consuming UnmanagedBuffer<Element>) { self.storage = storage }
 
+        /// Number of elements (whether there are none is `span.isEmpty`, the valid indices
+        /// `span.indices`).
         public var count: Int { storage.count }
-        public var isEmpty: Bool { storage.isEmpty }
+        /// Size in bytes (`count × stride`).
         public var byteCount: Int { storage.byteCount }
-        public var indices: Range<Int> { storage.indices }
 
         /// The element at `index`; traps, naming the index and the count, when out of range.
         public subscript(index: Int) -> Element { storage[index] }
@@ -51,23 +52,22 @@ extension FileMapping {
         /// What the memory is (a file mapping).
         public var backing: BufferBacking { storage.backing }
 
-        /// The page sizes backing the mapping now, from `/proc/self/smaps`.
-        public func pageSizeReport() -> PageSize.Report { storage.pageSizeReport() }
-
-        /// Where the mapping's pages are now, per NUMA node (see ``UnmanagedBuffer/placement(maximumSamples:)``).
-        public func placement(maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
-            try storage.placement(maximumSamples: maximumSamples)
+        /// Calls `body` with the mapping's buffer, borrowed read-only — for what the buffer reports
+        /// about its memory (`pageSizeReport()`, `placement(elements:maximumSamples:)`) and a copy
+        /// of the elements (`toArray()`). The buffer cannot leave `body`, and a borrowed buffer
+        /// offers no safe way to write: the mapping stays read-only.
+        public func withBuffer<R: ~Copyable, E: Error>(
+            _ body: (borrowing UnmanagedBuffer<Element>) throws(E) -> R
+        ) throws(E) -> R {
+            try body(storage)
         }
 
         /// Gives `advice` for the pages holding `elements` (all of them by default): read-ahead
         /// (`willNeed`, `sequential`, `random`) or dropping cached pages (`dontNeed`, which re-reads the
         /// file on the next access). See ``UnmanagedBuffer/advise(_:elements:)``.
         public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>? = nil) throws(MmapError) {
-            try storage.advise(advice, elements: elements ?? 0..<count)
+            try storage.advise(advice, elements: elements)
         }
-
-        /// The elements as an array (a copy).
-        public func toArray() -> [Element] { storage.toArray() }
     }
 }
 

@@ -168,7 +168,7 @@ public enum FileMapping {
     /// `count × stride`, checked as any allocation is (negative, overflowing, beyond the address space).
     private static func validatedBytes<T>(_ type: T.Type, _ count: Int) throws(MmapError) -> Int {
         do throws(AllocationError) {
-            return try AllocationRequest(T.self, count: count, site: CallSite()).byteCount
+            return try AllocationRequest(T.self, count: count, site: LeakReport.CallSite()).byteCount
         } catch {
             throw .request(error)
         }

@@ -84,11 +84,11 @@ public struct MappingDetails: Sendable, Hashable, CustomStringConvertible {
 
 extension BufferBacking.Backend {
     /// An anonymous `mmap` (``MmapAllocator``).
-    public static var mmap: Self { Self(rawValue: "mmap") }
+    public static var mmap: Self { Self("mmap") }
     /// An anonymous `mmap` with a NUMA policy (``NumaAllocator``).
-    public static var numa: Self { Self(rawValue: "numa") }
+    public static var numa: Self { Self("numa") }
     /// A file mapping (``FileMapping``).
-    public static var file: Self { Self(rawValue: "file") }
+    public static var file: Self { Self("file") }
 }
 
 extension BufferBacking {

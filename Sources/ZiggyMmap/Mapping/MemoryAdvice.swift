@@ -64,12 +64,7 @@ extension MemoryAdvice {
 }
 
 extension UnmanagedBuffer {
-    /// Gives `advice` for the whole buffer. See ``advise(_:elements:)``.
-    public mutating func advise(_ advice: MemoryAdvice) throws(MmapError) {
-        try advise(advice, elements: 0..<count)
-    }
-
-    /// Gives `advice` for the pages holding `elements`.
+    /// Gives `advice` for the pages holding `elements` (nil, the default: the whole buffer).
     ///
     /// Only for buffers from ``MmapAllocator``, ``NumaAllocator`` or ``FileMapping`` (whose pages no
     /// one else shares). Destructive advice (`dontNeed`, `free`) applies only to the pages lying
@@ -77,7 +72,8 @@ extension UnmanagedBuffer {
     /// every page the range touches. Throws ``MmapError/invalidArgument(_:)`` for other buffers or
     /// an out-of-range `elements`, and ``MmapError/kernel(call:errno:request:)`` when the kernel
     /// refuses (e.g. `free` on hugetlb pages).
-    public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>) throws(MmapError) {
+    public mutating func advise(_ advice: MemoryAdvice, elements: Range<Int>? = nil) throws(MmapError) {
+        let elements = elements ?? 0..<count
         guard elements.lowerBound >= 0, elements.upperBound <= count else {
             throw .invalidArgument("advise: range \(elements) is outside 0..<\(count)")
         }

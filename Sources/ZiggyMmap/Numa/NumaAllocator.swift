@@ -6,7 +6,7 @@ import ZiggyKernel
 ///
 /// **Before first touch.** The policy is set with `mbind` on the fresh mapping before any page
 /// is faulted in, so the kernel places every page by it; ``UnmanagedBuffer/backing`` records the
-/// policy the kernel reports back (`get_mempolicy`), and ``UnmanagedBuffer/placement(maximumSamples:)``
+/// policy the kernel reports back (`get_mempolicy`), and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
 /// shows where the pages really are.
 ///
 /// **Huge pages on a node.** hugetlb pools are global but pages live on nodes: binding a hugetlb

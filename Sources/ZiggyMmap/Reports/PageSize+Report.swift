@@ -119,6 +119,6 @@ extension UnmanagedBuffer {
         if let mapping = MappingRecord.of(self)?.mapping {
             return PageSize.Report.measure(address: mapping.base, byteCount: mapping.length)
         }
-        return PageSize.Report.measure(address: unsafe unsafeBaseAddress, byteCount: byteCount)
+        return PageSize.Report.measure(address: unsafe unsafeBaseAddress, byteCount: _byteCount)
     }
 }

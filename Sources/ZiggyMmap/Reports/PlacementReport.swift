@@ -105,19 +105,17 @@ extension PlacementReport {
 }
 
 extension UnmanagedBuffer {
-    /// Where this buffer's pages are now, per NUMA node — for buffers from every allocator.
+    /// Where the pages holding `elements` (nil, the default: the whole buffer) are now, per NUMA
+    /// node — for buffers from every allocator; a range gives a part of a blocked buffer, for
+    /// example.
     ///
     /// Steps by the page size the buffer obtained (hugetlb buffers: one query per huge page).
     /// Buffers of more than `maximumSamples` pages are sampled (one page per equal slice, at a
     /// jittered offset); the report says so. Throws ``MmapError/invalidArgument(_:)`` for
-    /// `maximumSamples` below 1 and ``MmapError/kernel(call:errno:request:)`` when `move_pages` fails.
-    public func placement(maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
-        try placement(elements: indices, maximumSamples: maximumSamples)
-    }
-
-    /// Where the pages holding `elements` are now, per NUMA node (a part of a blocked buffer, for
-    /// example); throws ``MmapError/invalidArgument(_:)`` for a range outside the buffer.
-    public func placement(elements: Range<Int>, maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
+    /// `maximumSamples` below 1 or a range outside the buffer, and
+    /// ``MmapError/kernel(call:errno:request:)`` when `move_pages` fails.
+    public func placement(elements: Range<Int>? = nil, maximumSamples: Int = 1 << 18) throws(MmapError) -> PlacementReport {
+        let elements = elements ?? 0..<count
         guard elements.lowerBound >= 0, elements.upperBound <= count else {
             throw .invalidArgument("placement: range \(elements) is outside 0..<\(count)")
         }

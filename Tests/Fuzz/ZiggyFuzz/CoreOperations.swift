@@ -24,7 +24,8 @@ enum RequestOperation {
             Harness.operation = "AllocationRequest(byteCount: \(count), alignment: \(align), zeroed: \(zeroed))"
             let result: Result<AllocationRequest, AllocationError>
             do throws(AllocationError) {
-                result = .success(try AllocationRequest(byteCount: count, alignment: align, zeroed: zeroed, site: CallSite()))
+                result = .success(
+                    try AllocationRequest(byteCount: count, alignment: align, zeroed: zeroed, site: LeakReport.CallSite()))
             } catch {
                 result = .failure(error)
             }
@@ -38,7 +39,8 @@ enum RequestOperation {
         Harness.operation = "AllocationRequest(\(T.self), count: \(count), alignment: \(alignment.map(String.init) ?? "nil"))"
         let result: Result<AllocationRequest, AllocationError>
         do throws(AllocationError) {
-            result = .success(try AllocationRequest(T.self, count: count, alignment: alignment, zeroed: zeroed, site: CallSite()))
+            result = .success(
+                try AllocationRequest(T.self, count: count, alignment: alignment, zeroed: zeroed, site: LeakReport.CallSite()))
         } catch {
             result = .failure(error)
         }
@@ -126,12 +128,12 @@ enum CoreOperation {
                 "fuzz", wrapping: SystemMemoryAllocator(), onLeak: .trap,
                 scribble: which == 2)
             exercise(allocator, T.self, expect, second: second, backend: .system)
-            Harness.require(allocator.leakReport.isEmpty, "leaks after every buffer was freed: \(allocator.leakReport)")
+            Harness.require(allocator.leakReport.leaks.isEmpty, "leaks after every buffer was freed: \(allocator.leakReport)")
             Harness.require(Invariants.statistics(of: allocator.base, equal: .zero, label: "the wrapped allocator at the end"))
         default:
             let allocator = DebugMemoryAllocator("fuzz", wrapping: ScopedAllocator(chunkByteCount: chunk), onLeak: .trap)
             exercise(allocator, T.self, expect, second: second, backend: .scoped)
-            Harness.require(allocator.leakReport.isEmpty, "leaks after every buffer was freed: \(allocator.leakReport)")
+            Harness.require(allocator.leakReport.leaks.isEmpty, "leaks after every buffer was freed: \(allocator.leakReport)")
             Harness.require(Invariants.statistics(of: allocator.base, equal: .zero, label: "the wrapped arena at the end"))
         }
     }

@@ -299,11 +299,11 @@ func withAllocation<A: UnmanagedMemoryAllocator & ~Copyable, T: TrivialElement>(
         base != 0 && base % UInt(valid.alignment) == 0,
         "address 0x\(String(base, radix: 16)) is not aligned to \(valid.alignment)")
     if valid.byteCount == 0 {
-        Harness.require(!buffer.isOwning, "an empty buffer owns memory: \(buffer.backing)")
+        Harness.require(!buffer.backing.isOwning, "an empty buffer owns memory: \(buffer.backing)")
         Harness.require(Invariants.statistics(allocator.statistics, equal: before, .all, label: "after an empty allocation"))
     } else {
         let backing = buffer.backing
-        Harness.require(buffer.isOwning && backing.isOwning, "a fresh buffer does not own its memory: \(backing)")
+        Harness.require(buffer.backing.isOwning && backing.isOwning, "a fresh buffer does not own its memory: \(backing)")
         Harness.require(
             backing.alignment >= valid.alignment && backing.alignment.nonzeroBitCount == 1
                 && base % UInt(backing.alignment) == 0,

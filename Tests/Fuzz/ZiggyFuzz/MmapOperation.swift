@@ -103,7 +103,7 @@ enum MmapOperation {
         if debug {
             let wrapper = DebugMemoryAllocator("fuzz", wrapping: allocator, onLeak: .trap)
             exercise(wrapper, T.self, expect, options: options, mmap: allocator, second: second)
-            Harness.require(wrapper.leakReport.isEmpty, "leaks after every buffer was freed: \(wrapper.leakReport)")
+            Harness.require(wrapper.leakReport.leaks.isEmpty, "leaks after every buffer was freed: \(wrapper.leakReport)")
         } else {
             exercise(allocator, T.self, expect, options: options, mmap: allocator, second: second)
         }

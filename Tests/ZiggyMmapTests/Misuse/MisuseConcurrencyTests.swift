@@ -224,7 +224,7 @@ extension MisuseSuite {
                     let holder = NoncopyableHolder(debug)
                     return RaceRound(slots: slots) {
                         if let debug = holder.value.take() {
-                            do throws(LeakReport.Failure) { try debug.finish() } catch { reports.add() }
+                            do throws(LeakReport) { try debug.finish() } catch { reports.add() }
                         }
                     }
                 },

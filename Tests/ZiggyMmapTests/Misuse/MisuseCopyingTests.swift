@@ -94,7 +94,7 @@ extension MisuseSuite {
             }
             Hostile.tried(.allocateCopyingSpanTrivial, "empty span of Complex<Double>")
             let empty = try system.allocate(copying: [Complex<Double>]().span)
-            #expect(empty.count == 0 && !empty.isOwning)
+            #expect(empty.count == 0 && !empty.backing.isOwning)
             Hostile.tried(.allocateCopyingCollectionTrivial, "LyingComplex(count: 3, yields: 2)")
             let lying = thrownError("lying") { () throws(AllocationError) in
                 _ = try system.allocate(copying: LyingComplex(claimed: 3, yields: 2))

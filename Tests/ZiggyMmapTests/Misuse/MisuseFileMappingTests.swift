@@ -532,10 +532,10 @@ extension MisuseSuite {
                 #expect(readWrite.buffer.count == 5 * 4096 + 100 && readOnly.count == 5 * 4096 + 100)
                 #expect(readWrite.buffer.backing.backend == .file && readOnly.backing.backend == .file)
                 _ = readWrite.buffer.pageSizeReport().description
-                _ = readOnly.pageSizeReport().description
-                Hostile.tried(.placement, "truncated file mapping")
+                _ = readOnly.withBuffer { $0.pageSizeReport() }.description
+                Hostile.tried(.placementElements, "truncated file mapping")
                 _ = try readWrite.buffer.placement().description
-                _ = try readOnly.placement(maximumSamples: 2).description
+                _ = try readOnly.withBuffer { buffer throws(MmapError) in try buffer.placement(maximumSamples: 2) }.description
                 Hostile.tried(.adviseElements, "truncated file mapping, dontNeed")
                 Hostile.tried(.readOnlyAdvise, "truncated file mapping, willNeed / dontNeed, default and explicit ranges")
                 try readWrite.buffer.advise(.dontNeed, elements: 4096..<(5 * 4096))
@@ -565,7 +565,7 @@ extension MisuseSuite {
             let mapped = try FileMapping.mapReadOnly(path, as: UInt8.self)
             Hostile.tried(.mapReadOnly, "file deleted after mapping, then read")
             unlink(path)
-            #expect(mapped.toArray() == (0..<8192).map { UInt8(truncatingIfNeeded: $0) })
+            #expect(mapped.withBuffer { $0.toArray() } == (0..<8192).map { UInt8(truncatingIfNeeded: $0) })
             _ = consume mapped
             #expect(!ProcessState.readMappings().contains { $0.path.hasPrefix(path) })
         }
@@ -594,12 +594,14 @@ extension MisuseSuite {
             let empty = try FileMapping.mapReadOnly(zoo.empty, as: UInt64.self)
             Hostile.tried(.readOnlyWithBufferPointer, "empty file mapping, throwing body")
             Hostile.tried(.readOnlyWithBytes, "empty file mapping, throwing body")
+            Hostile.tried(.readOnlyWithBuffer, "empty file mapping, throwing body")
             #expect(empty.withUnsafeBufferPointer { $0.count } == 0)
             #expect(empty.withUnsafeBytes { $0.count } == 0)
             struct BodyError: Error, Equatable {}
             #expect(throws: BodyError()) { try empty.withUnsafeBufferPointer { _ throws(BodyError) -> Void in throw BodyError() } }
             #expect(throws: BodyError()) { try mapped.withUnsafeBytes { _ throws(BodyError) -> Void in throw BodyError() } }
-            #expect(empty.toArray().isEmpty && empty.backing.backend == .file)
+            #expect(throws: BodyError()) { try empty.withBuffer { _ throws(BodyError) -> Void in throw BodyError() } }
+            #expect(empty.withBuffer { $0.toArray() }.isEmpty && empty.backing.backend == .file)
         }
     }
 }

@@ -219,7 +219,7 @@ extension MisuseSuite {
             refuse(debug, "debug")
             refuse(MmapAllocator(pageSize: .base), "mmap")
             process.expectNothingLeft(lengths: suspectLengths(byteCount: 3 * 1000 * 8, pageSizes: [.base]), "hostile grid shapes")
-            #expect(debug.leakReport.isEmpty)
+            #expect(debug.leakReport.leaks.isEmpty)
         }
 
         /// Feeds `allocator` every hostile grid request and checks each is refused with a typed
@@ -297,7 +297,7 @@ extension MisuseSuite {
                 } catch {
                     #expect(error == .countMismatch(destination: 112, source: count))
                 }
-                #expect(debug.leakReport.isEmpty, "count \(count)")
+                #expect(debug.leakReport.leaks.isEmpty, "count \(count)")
             }
             Hostile.tried(.gridInitBuffer, "an empty buffer of an empty-looking layout")
             #expect(throws: AllocationError.self) { _ = try Grid(UnmanagedBuffer<Double>(), layout: layout) }

@@ -60,7 +60,7 @@ extension MisuseSuite {
                     for input in inputs {
                         let label =
                             "strict \(size), populate \(populate): \(input.bytes) B, alignment \(input.alignment.map(String.init) ?? "default") with \(free) pages free"
-                        Hostile.tried(input.alignment == nil ? .allocate : .allocateAligned, label)
+                        Hostile.tried(.allocate, label)
                         let before = allocator.misuseState
                         let process = ProcessState.capture()
                         let error = thrownError(label) { () throws(MmapError) in
@@ -298,7 +298,7 @@ extension MisuseSuite {
         @Test(
             "allocateRaw called directly with a zero-byte request (the contract says > 0): a typed error or a buffer freed cleanly")
         func allocateRawZeroBytes() throws {
-            let request = try AllocationRequest(UInt8.self, count: 0, site: CallSite())
+            let request = try AllocationRequest(UInt8.self, count: 0, site: LeakReport.CallSite())
             // Core allocators hand back a valid zero-byte allocation; releasing it restores the counters.
             let system = SystemMemoryAllocator()
             Hostile.tried(.systemAllocateRaw, "AllocationRequest(count: 0)")
@@ -309,7 +309,7 @@ extension MisuseSuite {
             Hostile.tried(.debugAllocateRaw, "AllocationRequest(count: 0)")
             let tracked = try debug.allocateRaw(request)
             unsafe tracked.release()
-            #expect(debug.leakReport.isEmpty)
+            #expect(debug.leakReport.leaks.isEmpty)
             // Mapping allocators: nothing can be mapped for 0 bytes; the error must say so, not
             // blame a page size or a pool.
             for (name, allocator) in [("base", MmapAllocator()), ("THP", MmapAllocator(pageSize: .transparentHuge))] {
@@ -345,13 +345,13 @@ extension MisuseSuite {
             Hostile.tried(.scopedAllocateRaw, "fresh arena: AllocationRequest(count: 0)")
             Hostile.tried(.debugAllocateRaw, "debug(fresh arena): AllocationRequest(count: 0)")
             await #expect(processExitsWith: .success) {
-                let request = try AllocationRequest(UInt8.self, count: 0, site: CallSite())
+                let request = try AllocationRequest(UInt8.self, count: 0, site: LeakReport.CallSite())
                 let arena = ScopedAllocator()
                 let raw = try arena.allocateRaw(request)
                 unsafe raw.release()
             }
             await #expect(processExitsWith: .success) {
-                let request = try AllocationRequest(UInt8.self, count: 0, site: CallSite())
+                let request = try AllocationRequest(UInt8.self, count: 0, site: LeakReport.CallSite())
                 let debug = DebugMemoryAllocator("misuse", wrapping: ScopedAllocator())
                 let raw = try debug.allocateRaw(request)
                 unsafe raw.release()
@@ -360,7 +360,7 @@ extension MisuseSuite {
             do throws(AllocationError) {
                 let arena = ScopedAllocator()
                 try arena.allocate(UInt8.self, count: 1).free()
-                let raw = try arena.allocateRaw(try AllocationRequest(UInt8.self, count: 0, site: CallSite()))
+                let raw = try arena.allocateRaw(try AllocationRequest(UInt8.self, count: 0, site: LeakReport.CallSite()))
                 unsafe raw.release()
                 #expect(arena.statistics.liveAllocations == 0)
             } catch {
@@ -432,7 +432,7 @@ extension MisuseSuite {
             var storage = [UInt8](repeating: 0, count: 64)
             for advice in advices {
                 for (name, backend) in [("system", "system"), ("scoped", "scoped"), ("wrapped", "wrapped")] {
-                    Hostile.tried(.advise, "\(name) buffer, \(advice)")
+                    Hostile.tried(.adviseElements, "\(name) buffer, \(advice)")
                     let error: MmapError? =
                         switch name {
                         case "system": thrownError("advise system") { () throws(MmapError) in try heap.advise(advice) }
@@ -456,22 +456,22 @@ extension MisuseSuite {
             let mmap = MmapAllocator()
             let debug = DebugMemoryAllocator("misuse", wrapping: MmapAllocator(pageSize: .transparentHuge))
             for advice in advices {
-                Hostile.tried(.advise, "mmap buffer, \(advice)")
+                Hostile.tried(.adviseElements, "mmap buffer, \(advice)")
                 var mapped = try mmap.allocate(UInt64.self, count: 1000)
                 try mapped.advise(advice)
-                Hostile.tried(.advise, "debug(THP) buffer, \(advice)")
+                Hostile.tried(.adviseElements, "debug(THP) buffer, \(advice)")
                 var tracked = try debug.allocate(UInt64.self, count: 1000)
                 try tracked.advise(advice)
             }
-            #expect(mmap.statistics.liveAllocations == 0 && debug.leakReport.isEmpty)
+            #expect(mmap.statistics.liveAllocations == 0 && debug.leakReport.leaks.isEmpty)
         }
 
         @Test("an empty buffer from a mapping allocator: advice, placement, flush and its backing")
         func emptyMappedBuffer() throws {
             let allocator = MmapAllocator()
             var empty = try allocator.allocate(UInt64.self, count: 0)
-            Hostile.tried(.advise, "empty mmap buffer, willNeed")
-            Hostile.tried(.placement, "empty mmap buffer, maximumSamples 1")
+            Hostile.tried(.adviseElements, "empty mmap buffer, willNeed")
+            Hostile.tried(.placementElements, "empty mmap buffer, maximumSamples 1")
             let report = try empty.placement(maximumSamples: 1)
             #expect(report.totalPages == 0 && report.queriedPages == 0 && report.presentPages == 0, "\(report)")
             do throws(MmapError) {
@@ -497,9 +497,9 @@ extension MisuseSuite {
             writeFile(file, [UInt8](repeating: 1, count: 5 * 4096))
             defer { unlink(file) }
             let mapped = try FileMapping.mapReadOnly(file, as: UInt8.self, populate: true)
-            Hostile.tried(.placement, "mmap buffer, maximumSamples \(samples)")
-            Hostile.tried(.placement, "system buffer, maximumSamples \(samples)")
-            Hostile.tried(.readOnlyPlacement, "file mapping, maximumSamples \(samples)")
+            Hostile.tried(.placementElements, "mmap buffer, maximumSamples \(samples)")
+            Hostile.tried(.placementElements, "system buffer, maximumSamples \(samples)")
+            Hostile.tried(.readOnlyWithBuffer, "file mapping, maximumSamples \(samples)")
             if samples < 1 {
                 let expected = MmapError.invalidArgument("placement: maximumSamples is \(samples); it must be at least 1")
                 #expect(
@@ -509,7 +509,9 @@ extension MisuseSuite {
                     thrownError("heap placement") { () throws(MmapError) in _ = try heap.placement(maximumSamples: samples) }
                         == expected)
                 #expect(
-                    thrownError("file placement") { () throws(MmapError) in _ = try mapped.placement(maximumSamples: samples) }
+                    thrownError("file placement") { () throws(MmapError) in
+                        _ = try mapped.withBuffer { buffer throws(MmapError) in try buffer.placement(maximumSamples: samples) }
+                    }
                         == expected)
                 return
             }
@@ -519,7 +521,7 @@ extension MisuseSuite {
             #expect(report.isSampled == (samples < 64))
             let heapReport = try heap.placement(maximumSamples: samples)
             #expect(heapReport.queriedPages == min(heapReport.totalPages, samples))
-            let fileReport = try mapped.placement(maximumSamples: samples)
+            let fileReport = try mapped.withBuffer { buffer throws(MmapError) in try buffer.placement(maximumSamples: samples) }
             #expect(fileReport.totalPages == 5 && fileReport.queriedPages == min(5, samples), "\(fileReport)")
             for node in [-1, 1, Int.max, Int.min, 0] {
                 Hostile.tried(.placementFraction, "fraction(onNode: \(node))")
@@ -571,7 +573,7 @@ extension MisuseSuite {
                     writeFile(path, [])
                     let mapped = try FileMapping.mapReadOnly(path, as: UInt8.self)
                     unlink(path)  // before the call that may trap
-                    _ = mapped.pageSizeReport().description
+                    _ = mapped.withBuffer { $0.pageSizeReport() }.description
                 default: _ = PageSize.Report.measure(address: UnsafeRawPointer(bitPattern: 8)!, byteCount: 0).description
                 }
             }

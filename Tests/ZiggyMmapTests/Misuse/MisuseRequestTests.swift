@@ -74,12 +74,7 @@ struct RequestCase: CustomStringConvertible, Sendable {
 
     /// The overload the request goes through.
     var entry: EntryPoint {
-        switch (element.isTrivialElementPath, alignment != nil) {
-        case (false, false): .allocate
-        case (false, true): .allocateAligned
-        case (true, false): .allocateTrivial
-        case (true, true): .allocateAlignedTrivial
-        }
+        element.isTrivialElementPath ? .allocateTrivial : .allocate
     }
 
     var byteCount: Int { count.multipliedReportingOverflow(by: element.stride).partialValue }
@@ -401,7 +396,7 @@ extension MisuseSuite {
 
         @Test("AllocationRequest's initializers reject the same inputs with the same errors")
         func requestInitializers() {
-            let site = CallSite()
+            let site = LeakReport.CallSite()
             for request in RequestCase.all where request.element == .uint8 || request.element == .int64 {
                 Hostile.tried(
                     .requestInit,
@@ -485,13 +480,13 @@ extension MisuseSuite {
         func allocateCopying() throws {
             let arrays: [[UInt16]] = [[], [0xFFFF], Array(0..<2049), [UInt16](repeating: 7, count: 4097)]
             for values in arrays {
-                Hostile.tried(.allocateCopying, "system: \(values.count) elements")
-                Hostile.tried(.allocateCopying, "scoped: \(values.count) elements")
-                Hostile.tried(.allocateCopying, "mmap: \(values.count) elements")
+                Hostile.tried(.allocateCopyingCollection, "system: \(values.count) elements")
+                Hostile.tried(.allocateCopyingCollection, "scoped: \(values.count) elements")
+                Hostile.tried(.allocateCopyingCollection, "mmap: \(values.count) elements")
                 let system = SystemMemoryAllocator()
                 let fromSystem = try system.allocate(copying: values)
                 #expect(fromSystem.toArray() == values)
-                #expect(fromSystem.isOwning == !values.isEmpty)
+                #expect(fromSystem.backing.isOwning == !values.isEmpty)
                 try ScopedAllocator.withScope { arena throws(AllocationError) in
                     let copy = try arena.allocate(copying: values)
                     #expect(copy.toArray() == values)
@@ -527,7 +522,7 @@ extension MisuseSuite {
             for count in counts {
                 for alignment in [nil, 0, 1, 3, 4, 64, 4096, 1 << 30, 1 << 31, -8] as [Int?] {
                     let label = "system.allocate(UInt32.self, count: \(count)\(alignment.map { ", alignment: \($0)" } ?? ""))"
-                    Hostile.tried(alignment == nil ? .systemAllocate : .systemAllocateAligned, label)
+                    Hostile.tried(.systemAllocate, label)
                     let direct: Result<Int, AllocationError>
                     do throws(AllocationError) {
                         if let alignment {
@@ -572,7 +567,7 @@ extension MisuseSuite {
             for count in counts {
                 for alignment in [nil, 0, 1, 3, 4, 64, 4096, 1 << 30, 1 << 31, -8] as [Int?] {
                     let label = "arena.allocate(UInt32.self, count: \(count)\(alignment.map { ", alignment: \($0)" } ?? ""))"
-                    Hostile.tried(alignment == nil ? .scopedAllocate : .scopedAllocateAligned, label)
+                    Hostile.tried(.scopedAllocate, label)
                     // A fresh arena per case: what one case reserved does not change the next one's answer.
                     let arena = ScopedAllocator()
                     let direct: Result<Int, AllocationError>
@@ -602,9 +597,9 @@ extension MisuseSuite {
         func byteRequests() throws {
             let allocator = SystemMemoryAllocator()
             for (bytes, alignment) in [(0, 16), (0, GiB), (1, 1), (4097, 4096), (3, 2 * MiB)] {
-                Hostile.tried(.systemAllocateAligned, "system: UInt8 × \(bytes), alignment: \(alignment)")
+                Hostile.tried(.systemAllocate, "system: UInt8 × \(bytes), alignment: \(alignment)")
                 Hostile.tried(.requestInitBytes, "AllocationRequest(byteCount: \(bytes), alignment: \(alignment))")
-                let request = try AllocationRequest(byteCount: bytes, alignment: alignment, site: CallSite())
+                let request = try AllocationRequest(byteCount: bytes, alignment: alignment, site: LeakReport.CallSite())
                 #expect(request.byteCount == bytes && request.alignment == alignment)
                 let buffer = try allocator.allocate(UInt8.self, count: request.byteCount, alignment: request.alignment)
                 #expect(buffer.count == bytes)

@@ -89,7 +89,7 @@ extension MisuseSuite {
 
         @Test("each allocator's resizeRaw given an allocation that is not its own answers nil and leaves it alone")
         func foreignAllocations() throws {
-            let request = try AllocationRequest(UInt8.self, count: 3 * 4096 + 5, site: CallSite())
+            let request = try AllocationRequest(UInt8.self, count: 3 * 4096 + 5, site: LeakReport.CallSite())
             let heap = SystemMemoryAllocator()
             var heapBuffer = try heap.allocate(UInt8.self, count: 777)
             heapBuffer.fill(with: 1)
@@ -119,7 +119,7 @@ extension MisuseSuite {
 
         @Test("resizeRaw with zero bytes (outside the contract: realloc would free, munmap would unmap all): invalidArgument")
         func zeroBytes() throws {
-            let empty = try AllocationRequest(UInt8.self, count: 0, site: CallSite())
+            let empty = try AllocationRequest(UInt8.self, count: 0, site: LeakReport.CallSite())
             let heap = SystemMemoryAllocator()
             var buffer = try heap.allocate(UInt8.self, count: 100)
             buffer.fill(with: 5)
@@ -134,7 +134,7 @@ extension MisuseSuite {
         }
 
         func zeroByteMappings() throws {
-            let empty = try AllocationRequest(UInt8.self, count: 0, site: CallSite())
+            let empty = try AllocationRequest(UInt8.self, count: 0, site: LeakReport.CallSite())
             for (name, allocator) in [
                 ("base", MmapAllocator()), ("huge2MiB", MmapAllocator(pageSize: .huge2MiB, fallback: .anySmaller)),
             ] {

@@ -1,7 +1,7 @@
 import ZiggyMmap
 
 /// One rank's row of the job's placement table: where the rank runs and where one of its buffers
-/// really is — what the kernel reports (`move_pages` through ``UnmanagedBuffer/placement(maximumSamples:)``),
+/// really is — what the kernel reports (`move_pages` through ``UnmanagedBuffer/placement(elements:maximumSamples:)``),
 /// never what was asked.
 public struct RankPlacement: Sendable, Hashable {
     public let rank: Int
