@@ -87,7 +87,7 @@ final class Region: @unchecked Sendable {
         let report = PageSize.Report.measure(address: base, byteCount: byteCount)
         guard let obtained = report.obtainedPageSize else { return "?" }
         if obtained == .transparentHuge {
-            return String(format: "THP %.0f%%", report.transparentHugeFraction * 100)
+            return String(format: "THP %.0f%%", Double(report.transparentHugeBytes) / Double(max(1, report.residentBytes)) * 100)
         }
         return obtained.description
     }

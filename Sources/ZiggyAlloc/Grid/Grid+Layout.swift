@@ -108,8 +108,8 @@ extension Grid {
             count = running
         }
 
-        /// The number of dimensions (2 or 3).
-        public var rank: Int { extents.count }
+        /// The number of dimensions (2 or 3; public as `extents.count`).
+        @usableFromInline package var rank: Int { extents.count }
 
         /// Elements between consecutive lines: the padded extent of the fastest dimension — BLAS
         /// and LAPACK's `lda`, FFTW's `inembed` for the fastest dimension.

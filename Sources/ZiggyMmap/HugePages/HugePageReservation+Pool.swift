@@ -66,8 +66,8 @@ extension HugePageReservation {
             nodePath(size, node: node, "free_hugepages").flatMap(Kernel.readInt)
         }
 
-        /// The hugetlb sizes this kernel offers.
-        public static var supportedSizes: [PageSize] {
+        /// The hugetlb sizes this kernel offers (public as `PageSize.allCases.filter { Pool.read($0) != nil }`).
+        package static var supportedSizes: [PageSize] {
             [.huge2MiB, .huge1GiB].filter { globalPath($0, "nr_hugepages").flatMap(Kernel.readInt) != nil }
         }
 

@@ -41,8 +41,8 @@ extension PageSize {
                 pageByteCount: Kernel.readInt("\(root)/hpage_pmd_size") ?? (2 << 20))
         }
 
-        /// Whether `MADV_HUGEPAGE` regions can get huge pages.
-        public var isUsable: Bool { mode == .always || mode == .madvise }
+        /// Whether `MADV_HUGEPAGE` regions can get huge pages (public as `mode == .always || mode == .madvise`).
+        package var isUsable: Bool { mode == .always || mode == .madvise }
 
         public var description: String { "THP enabled=\(mode.rawValue) defrag=\(defrag)" }
 

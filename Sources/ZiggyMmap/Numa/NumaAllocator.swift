@@ -25,8 +25,6 @@ import ZiggyKernel
 /// for a policy that names no node, and ``MmapError/numaUnavailable(_:)`` when the kernel lacks
 /// NUMA or the mode.
 public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
-    public typealias Failure = MmapError
-
     @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
 
@@ -35,7 +33,8 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     public let policy: NumaPolicy
     let engine: MappingEngine
 
-    /// An allocator placing pages by `policy`. See ``MmapAllocator/Options`` for the rest.
+    /// An allocator placing pages by `policy`; the other parameters are those of
+    /// ``MmapAllocator/init(pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``.
     public init(
         policy: NumaPolicy, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
@@ -138,8 +137,9 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         }
     }
 
-    /// The options buffers are mapped with (population may be raised to `.kernel`, see above).
-    public var options: MmapAllocator.Options { engine.options }
+    /// The options buffers are mapped with (population may be raised to `.kernel`, see above;
+    /// a buffer's ``MappingDetails/populate`` says how it was populated).
+    package var options: MmapAllocator.Options { engine.options }
 
     public var supportsIndividualDeallocation: Bool { true }
 

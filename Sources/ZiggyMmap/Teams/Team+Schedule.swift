@@ -30,8 +30,8 @@ extension Team {
         /// Elements scheduled.
         public let count: Int
 
-        /// The parts member `member` works on, ascending.
-        public func parts(of member: Int) -> [Part] { parts.filter { $0.member == member } }
+        /// The parts member `member` works on, ascending (public as `parts.filter { $0.member == member }`).
+        package func parts(of member: Int) -> [Part] { parts.filter { $0.member == member } }
 
         /// Consecutive pages bound to one node: what `mbind` gets, one call per run.
         var nodeRuns: [(node: Int, pages: Range<Int>)] {
@@ -158,8 +158,9 @@ extension Team {
 }
 
 extension Team {
-    /// How this team divides `count` elements of `type` on pages of `pageSize` (see ``Team/Schedule``).
-    public func schedule<T>(
+    /// How this team divides `count` elements of `type` on pages of `pageSize` (see ``Team/Schedule``);
+    /// public as ``schedule(for:)`` of the buffer the team allocated.
+    package func schedule<T>(
         _ type: T.Type, count: Int, pageSize: PageSize = .base,
         memoryNodes: NodeSet? = nil
     ) -> Team.Schedule {

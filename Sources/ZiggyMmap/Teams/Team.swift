@@ -53,8 +53,8 @@ public final class Team: @unchecked Sendable {
         /// This member's position among the members on its node, and how many there are.
         public let indexOnNode: Int
         public let membersOnNode: Int
-        /// The team's size.
-        public let teamSize: Int
+        /// The team's size (public as `team.members.count`).
+        package let teamSize: Int
 
         public var description: String { "member \(index)/\(teamSize) on cpu \(cpu) (node \(node))" }
     }
@@ -147,8 +147,8 @@ public final class Team: @unchecked Sendable {
         if let pinnedCreator { AllowedCPUs.unpin(pinnedCreator) }
     }
 
-    /// The number of members.
-    public var count: Int { members.count }
+    /// The number of members (public as `members.count`).
+    package var count: Int { members.count }
 
     /// Runs `body` on every member at once — member 0 on the calling thread — and returns when all
     /// have finished; then rethrows the error of the lowest-numbered member that threw, if any.

@@ -47,7 +47,7 @@ struct HeatDiffusion: ParsableCommand {
         } catch {
             throw MmapError.request(error)
         }
-        print("team: \(team.count) member(s) on node(s) \(team.nodes); grid \(layout)")
+        print("team: \(team.members.count) member(s) on node(s) \(team.nodes); grid \(layout)")
         // Three versions of two grids each. Populating more than the host has would summon the
         // OOM killer rather than fail, so refuse up front (the library maps nothing it cannot touch).
         if !noMemoryCheck, let available = memoryAvailable(), 6 * layout.byteCount > available {
@@ -94,7 +94,7 @@ struct HeatDiffusion: ParsableCommand {
             arrayNext = arrayCurrent
             start = ContinuousClock.now
             for _ in 0..<iterations {
-                sweep(&arrayNext, from: arrayCurrent, layout: layout, chunks: team.count)
+                sweep(&arrayNext, from: arrayCurrent, layout: layout, chunks: team.members.count)
                 swap(&arrayCurrent, &arrayNext)
             }
             best.array = min(best.array, seconds(ContinuousClock.now - start))
