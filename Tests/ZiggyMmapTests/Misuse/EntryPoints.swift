@@ -168,8 +168,6 @@ enum EntryPoint: String, CaseIterable, Sendable {
     case readOnlySubscript = "ZiggyMmap FileMapping.ReadOnlyBuffer.subscript(_:)"
     case readOnlyWithBufferPointer = "ZiggyMmap FileMapping.ReadOnlyBuffer.withUnsafeBufferPointer(_:)"
     case readOnlyWithBytes = "ZiggyMmap FileMapping.ReadOnlyBuffer.withUnsafeBytes(_:)"
-    case pinCurrentThread = "ZiggyMmap ThreadPinning.pinCurrentThread(to:)"
-    case withCurrentThread = "ZiggyMmap ThreadPinning.withCurrentThread(pinnedTo:_:)"
     case thpModeInit = "ZiggyMmap PageSize.TransparentHugePages.Mode.init(rawValue:)"
     case advise = "ZiggyMmap UnmanagedBuffer.advise(_:)"
     case adviseElements = "ZiggyMmap UnmanagedBuffer.advise(_:elements:)"

@@ -191,8 +191,6 @@ extension MisuseSuite {
             let nodesWithCPUs = Host.topology.nodesWithAllowedCPUs
             for node in hostileNodes {
                 Hostile.tried(.teamInitPerNode, "Team(perNode: 1, nodes: [\(node)])")
-                Hostile.tried(.pinCurrentThread, "pinCurrentThread(to: \(node))")
-                Hostile.tried(.withCurrentThread, "withCurrentThread(pinnedTo: \(node))")
                 let ran = Counter()
                 #expect(
                     thrownError("Team(perNode: 1, nodes: [\(node)])") { () throws(MmapError) in
@@ -254,7 +252,6 @@ extension MisuseSuite {
             }
             #expect(try ThreadPinning.currentAffinity() == affinity, "the teams' ends did not restore the affinity")
             struct Escape: Error {}
-            Hostile.tried(.withCurrentThread, "withCurrentThread(pinnedTo: 0) with a throwing body")
             let thrown = thrownError("throwing body") { () throws(MmapError) in
                 try ThreadPinning.withCurrentThread(pinnedTo: 0) { () throws(MmapError) in
                     throw MmapError.invalidArgument("from the body")
@@ -262,7 +259,6 @@ extension MisuseSuite {
             }
             #expect(thrown == .invalidArgument("from the body"))
             #expect(try ThreadPinning.currentAffinity() == affinity, "the affinity was not restored after the body threw")
-            Hostile.tried(.pinCurrentThread, "pinCurrentThread(to: 0), then ended")
             do {
                 let pinned = try ThreadPinning.pinCurrentThread(to: 0)
                 #expect(pinned.node == 0)
