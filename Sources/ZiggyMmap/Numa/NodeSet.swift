@@ -20,7 +20,6 @@ public struct NodeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral, 
     package var first: Int? { nodes.first }
     /// The largest node (public as Sequence's `max()`).
     package var max: Int? { nodes.last }
-    public func contains(_ node: Int) -> Bool { nodes.contains(node) }
     public func makeIterator() -> IndexingIterator<[Int]> { nodes.makeIterator() }
     /// The nodes, ascending (public as `Array(set)`).
     package var array: [Int] { nodes }

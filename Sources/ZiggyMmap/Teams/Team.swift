@@ -61,8 +61,8 @@ public final class Team: @unchecked Sendable {
 
     /// The members, by index.
     public let members: [Member]
-    /// The nodes the members are on, ascending.
-    public let nodes: NodeSet
+    /// The nodes the members are on, ascending (public as `NodeSet(team.members.map(\.node))`).
+    package let nodes: NodeSet
     /// The topology as the team was created: its schedules and its blocked buffers' placement use
     /// this snapshot (read once, at creation), never sysfs again.
     let topology: NumaTopology

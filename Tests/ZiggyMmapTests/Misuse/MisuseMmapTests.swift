@@ -609,8 +609,7 @@ extension MisuseSuite {
                 }
             }
             for raw in ["", " always", "ALWAYS", "[madvise]", "always [madvise] never", "never\n", "unavailable", "always"] {
-                Hostile.tried(.thpModeInit, "rawValue: \(raw.debugDescription)")
-                let mode = PageSize.TransparentHugePages.Mode(rawValue: raw)
+                let mode = PageSize.TransparentHugePages.Mode(kernelName: raw)
                 #expect(
                     mode == (raw == "always" ? .always : raw == "unavailable" ? .unavailable : nil),
                     "\(raw.debugDescription) → \(String(describing: mode))")

@@ -46,10 +46,10 @@ struct Stencil3D: ParsableCommand {
         } catch {
             throw MmapError.request(error)
         }
-        print("team: \(team.members.count) member(s) on node(s) \(team.nodes); grid \(layout)")
+        print("team: \(team.members.count) member(s) on node(s) \(NodeSet(team.members.map(\.node))); grid \(layout)")
         // Two grids and two naive arrays. Populating more than the host has would summon the OOM
         // killer rather than fail, so refuse up front.
-        let needed = 2 * layout.byteCount + 2 * size * size * size * MemoryLayout<Double>.stride
+        let needed = 2 * layout.count * MemoryLayout<Double>.stride + 2 * size * size * size * MemoryLayout<Double>.stride
         if !noMemoryCheck, let available = memoryAvailable(), needed > available {
             FileHandle.standardError.write(
                 Data("stencil-3d: error: --size \(size) needs \(needed) B, MemAvailable is \(available) B\n".utf8))
