@@ -120,7 +120,8 @@ extension Grid {
 
         /// The dimension a team splits the grid along (the first in row-major order, the last in
         /// column-major): whole indices of it — rows of a 2-D grid, planes of a 3-D one — make a block.
-        public var slowestDimension: Int { order == .rowMajor ? 0 : rank - 1 }
+        /// Public as `order == .rowMajor ? 0 : extents.count - 1`.
+        package var slowestDimension: Int { order == .rowMajor ? 0 : rank - 1 }
 
         @usableFromInline var fastestDimension: Int { order == .rowMajor ? rank - 1 : 0 }
 

@@ -88,7 +88,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     /// ``Team/forEachChunk(of:_:)`` hands each member exactly its parts.
     ///
     /// `populate: .none` leaves the first touch to the members (for base pages; hugetlb blocks are
-    /// always populated). The buffer's ``MappingDetails/blocks`` and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
+    /// always populated). ``Team/schedule(for:)`` and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
     /// show where each block is.
     init(
         blockedFor team: Team, memoryNodes: NodeSet? = nil, pageSize: PageSize = .base,

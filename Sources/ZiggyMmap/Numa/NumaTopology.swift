@@ -55,8 +55,9 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the process runs restricted to part of the machine (fewer CPUs or memory nodes than
-    /// the host has).
-    public var isRestricted: Bool {
+    /// the host has). Public as ``NumaTopology/Binding/isRestricted``, which also counts an
+    /// inherited memory policy.
+    package var isRestricted: Bool {
         allowedCPUs.count < nodes.reduce(0) { $0 + $1.cpus.count } || !nodeIDs.isSubset(of: allowedNodes)
     }
 

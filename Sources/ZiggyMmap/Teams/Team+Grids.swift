@@ -5,7 +5,7 @@
 // pages. The grid's shape is the caller's; only where it is cut is the team's.
 extension Team {
     /// One member's block of a grid: whole indices of the grid's slowest dimension
-    /// (``Grid/Layout/slowestDimension``), on one node.
+    /// (the first in row-major order, the last in column-major), on one node.
     public struct Block: Sendable, Hashable, CustomStringConvertible {
         /// The member that owns it (writes it in ``Team/forEachBlock(of:_:)``, touched it first).
         public let member: Int
