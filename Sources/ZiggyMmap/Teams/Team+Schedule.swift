@@ -71,7 +71,8 @@ extension Team {
         /// lcm(pageBytes, granule) / pageBytes, or `totalPages` (one unit for everything) when the
         /// multiple is larger than the buffer or overflows.
         static func pagesPerUnit(pageBytes: Int, granule: Int, totalPages: Int) -> Int {
-            let (unitBytes, overflow) = (pageBytes / greatestCommonDivisor(pageBytes, granule)).multipliedReportingOverflow(by: granule)
+            let (unitBytes, overflow) = (pageBytes / greatestCommonDivisor(pageBytes, granule)).multipliedReportingOverflow(
+                by: granule)
             return overflow ? totalPages : min(unitBytes / pageBytes, totalPages)
         }
 

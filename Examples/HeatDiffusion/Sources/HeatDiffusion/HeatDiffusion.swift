@@ -139,7 +139,9 @@ struct HeatDiffusion: ParsableCommand {
         for (k, line) in placement.description.split(separator: "\n").enumerated() {
             print("\(name) block \(k): \(line)")
         }
-        let (base, bytes) = grid.buffer.withUnsafeBufferPointer { (UInt(bitPattern: $0.baseAddress), $0.count * MemoryLayout<Double>.stride) }
+        let (base, bytes) = grid.buffer.withUnsafeBufferPointer {
+            (UInt(bitPattern: $0.baseAddress), $0.count * MemoryLayout<Double>.stride)
+        }
         if let maps = NumaMapsView.read(start: base, byteCount: bytes) {
             print("\(name) numa_maps: \(maps)")
         } else {
