@@ -87,7 +87,7 @@ final class Region: @unchecked Sendable {
         let report = PageSize.Report.measure(address: base, byteCount: byteCount)
         guard let obtained = report.obtainedPageSize else { return "?" }
         if obtained == .transparentHuge {
-            return String(format: "THP %.0f%%", report.transparentHugeFraction * 100)
+            return String(format: "THP %.0f%%", Double(report.transparentHugeBytes) / Double(max(1, report.residentBytes)) * 100)
         }
         return obtained.description
     }
@@ -320,7 +320,7 @@ enum Host {
         let memory = topology.nodes.reduce(0) { $0 + $1.memoryTotal }
         let thp = PageSize.TransparentHugePages.read()
         return "\(model), \(cpus) CPUs, \(formatBytes(memory)) in \(topology.nodes.count) NUMA node(s), Linux \(kernel), "
-            + "THP \(thp.mode.rawValue); huge pages reserved for the run: \(reservations.isEmpty ? "none" : reservations.joined(separator: ", "))"
+            + "THP \(thp.mode); huge pages reserved for the run: \(reservations.isEmpty ? "none" : reservations.joined(separator: ", "))"
     }
 
     /// The nr_hugepages file of a hugetlb size.

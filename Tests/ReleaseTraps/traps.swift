@@ -33,7 +33,7 @@ case let grid where grid.hasPrefix("grid-"):
     case "grid-negative": sink = grid[n - 3, 1]
     case "grid-plane": sink = cube[0, 0, n + 4]
     case "grid-rank": sink = cube[1, n]
-    case "grid-slice": sink = grid.view.slice(0..<n + 3, 0..<5).rank
+    case "grid-slice": sink = grid.view.slice(0..<n + 3, 0..<5).indices(0).count
     case "grid-line": sink = grid.view.line(n + 2).count
     case "grid-window":
         // A view of rows 2..<4 (what a team member gets for its block) indexed at row 1.

@@ -73,9 +73,8 @@ struct HugeTLBTests {
         try withHugeTLBPool {
             let events = Locked<[MmapAllocator.FallbackEvent]>([])
             let allocator = MmapAllocator(
-                MmapAllocator.Options(
-                    pageSize: .huge2MiB, fallback: .anySmaller, populate: .kernel,
-                    onFallback: { event in events.withLock { $0.append(event) } }))
+                pageSize: .huge2MiB, fallback: .anySmaller, populate: .kernel,
+                onFallback: { event in events.withLock { $0.append(event) } })
             try withExhaustedPool {
                 let buffer = try allocator.allocate(UInt8.self, count: 8 * MiB)
                 let backing = buffer.backing

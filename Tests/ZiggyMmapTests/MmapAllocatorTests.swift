@@ -187,8 +187,7 @@ struct MmapAllocatorTests {
     func fallbackReported() throws {
         let events = Locked<[MmapAllocator.FallbackEvent]>([])
         let allocator = MmapAllocator(
-            MmapAllocator.Options(
-                pageSize: .transparentHuge, fallback: .anySmaller, onFallback: { event in events.withLock { $0.append(event) } }))
+            pageSize: .transparentHuge, fallback: .anySmaller, onFallback: { event in events.withLock { $0.append(event) } })
         let plan = KernelFaultPlan.failing(.madvise, with: Errno(rawValue: EINVAL), detailContains: "advice=14")
         let buffer = try Kernel.withFaults(plan) { try allocator.allocate(UInt8.self, count: 4 * MiB) }
         let backing = buffer.backing

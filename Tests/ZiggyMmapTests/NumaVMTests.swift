@@ -37,7 +37,9 @@ struct NumaVMTests {
             }
             let totalMiB = node.memoryTotal >> 20
             #expect(totalMiB > NumaVM.nodeMiB * 3 / 4 && totalMiB <= NumaVM.nodeMiB, "node \(node.id): \(totalMiB) MiB")
-            #expect(node.hugePages[.huge2MiB]?.total == NumaVM.hugePagesPerNode, "node \(node.id) huge pages")
+            #expect(
+                HugePageReservation.Pool.read(.huge2MiB)?.nodes.first { $0.node == node.id }?.total == NumaVM.hugePagesPerNode,
+                "node \(node.id) huge pages")
             for other in topology.nodes {
                 let distance = topology.distance(from: node.id, to: other.id)
                 #expect(distance == (node.id == other.id ? 10 : 20))

@@ -80,8 +80,7 @@ extension Grid {
             }
             let fastest = order == .rowMajor ? extents.count - 1 : 0
             // Padding to `multiple` bytes rounds the line to a multiple of this many elements.
-            func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
-            let step = padding == .none ? 1 : multiple / gcd(multiple, stride)
+            let step = padding == .none ? 1 : multiple / greatestCommonDivisor(multiple, stride)
             let (rounded, roundOverflow) = extents[fastest].addingReportingOverflow(step - 1)
             let line = rounded / step * step
             var strides = Array(repeating: 1, count: extents.count)
@@ -108,19 +107,21 @@ extension Grid {
             count = running
         }
 
-        /// The number of dimensions (2 or 3).
-        public var rank: Int { extents.count }
+        /// The number of dimensions (2 or 3; public as `extents.count`).
+        @usableFromInline package var rank: Int { extents.count }
 
         /// Elements between consecutive lines: the padded extent of the fastest dimension — BLAS
         /// and LAPACK's `lda`, FFTW's `inembed` for the fastest dimension.
         public var leadingDimension: Int { strides[order == .rowMajor ? rank - 2 : 1] }
 
-        /// Bytes the storage occupies, padding included.
-        public var byteCount: Int { count * MemoryLayout<Element>.stride }
+        /// Bytes the storage occupies, padding included (public as `count * MemoryLayout<Element>.stride`,
+        /// and as a grid's `buffer.byteCount`).
+        package var byteCount: Int { count * MemoryLayout<Element>.stride }
 
         /// The dimension a team splits the grid along (the first in row-major order, the last in
         /// column-major): whole indices of it — rows of a 2-D grid, planes of a 3-D one — make a block.
-        public var slowestDimension: Int { order == .rowMajor ? 0 : rank - 1 }
+        /// Public as `order == .rowMajor ? 0 : extents.count - 1`.
+        package var slowestDimension: Int { order == .rowMajor ? 0 : rank - 1 }
 
         @usableFromInline var fastestDimension: Int { order == .rowMajor ? rank - 1 : 0 }
 
@@ -134,3 +135,8 @@ extension Grid {
         }
     }
 }
+
+/// The greatest common divisor of two non-negative numbers (Euclid): a grid's padding step here,
+/// a team's page-and-row unit in ZiggyMmap.
+@usableFromInline
+package func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }

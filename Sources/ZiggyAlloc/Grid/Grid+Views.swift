@@ -18,8 +18,8 @@ extension Grid {
             _fastest = fastest
         }
 
-        /// The number of dimensions (2 or 3).
-        @inlinable public var rank: Int { _window.rank }
+        /// The number of dimensions (2 or 3; public as the grid's `layout.extents.count`).
+        @inlinable package var rank: Int { _window.rank }
 
         /// The indices this view admits along `dimension` (in the grid's coordinates; empty for a
         /// dimension beyond the rank).
@@ -71,8 +71,8 @@ extension Grid {
             _fastest = fastest
         }
 
-        /// The number of dimensions (2 or 3).
-        @inlinable public var rank: Int { _window.rank }
+        /// The number of dimensions (2 or 3; public as the grid's `layout.extents.count`).
+        @inlinable package var rank: Int { _window.rank }
 
         /// The indices this view admits along `dimension` (in the grid's coordinates).
         @inlinable public func indices(_ dimension: Int) -> Range<Int> { _window.indices(dimension) }

@@ -23,8 +23,9 @@ extension HugePageReservation {
         /// Per node (empty on kernels without per-node hugetlb sysfs).
         public let nodes: [NodePages]
 
-        /// Pages a new private mapping can still get: free minus those promised to others.
-        public var available: Int { max(0, free - reserved) }
+        /// Pages a new private mapping can still get: free minus those promised to others (public
+        /// as `max(0, pool.free - pool.reserved)`).
+        package var available: Int { max(0, free - reserved) }
 
         static func directoryName(_ size: PageSize) -> String? {
             switch size {
@@ -66,8 +67,8 @@ extension HugePageReservation {
             nodePath(size, node: node, "free_hugepages").flatMap(Kernel.readInt)
         }
 
-        /// The hugetlb sizes this kernel offers.
-        public static var supportedSizes: [PageSize] {
+        /// The hugetlb sizes this kernel offers (public as `PageSize.allCases.filter { Pool.read($0) != nil }`).
+        package static var supportedSizes: [PageSize] {
             [.huge2MiB, .huge1GiB].filter { globalPath($0, "nr_hugepages").flatMap(Kernel.readInt) != nil }
         }
 

@@ -87,8 +87,8 @@ public struct HugePageReservation: ~Copyable {
         active = false
     }
 
-    /// Whether every requested page was granted.
-    public var isComplete: Bool { granted >= requested }
+    /// Whether every requested page was granted (public as `granted >= requested`).
+    package var isComplete: Bool { granted >= requested }
 
     /// Gives back the pages of reservations whose processes no longer run (killed before they
     /// could), and returns what was given back. Needs root, like reserving.

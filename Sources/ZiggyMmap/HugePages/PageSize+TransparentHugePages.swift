@@ -4,7 +4,7 @@ extension PageSize {
     /// The kernel's transparent huge page (THP) settings, from `/sys/kernel/mm/transparent_hugepage`.
     public struct TransparentHugePages: Sendable, Hashable, CustomStringConvertible {
         /// `enabled`: when anonymous memory may be backed by THP.
-        public enum Mode: String, Sendable {
+        public enum Mode: Sendable, Hashable {
             /// Every anonymous mapping.
             case always
             /// Only regions advised `MADV_HUGEPAGE` (what ZiggyMmap's `.transparentHuge` does).
@@ -13,6 +13,28 @@ extension PageSize {
             case never
             /// The kernel has no THP support.
             case unavailable
+
+            /// The mode the kernel's `enabled` file names ("always", "madvise", "never"; "unavailable"
+            /// for a kernel without THP); nil for anything else.
+            package init?(kernelName: some StringProtocol) {
+                switch kernelName {
+                case "always": self = .always
+                case "madvise": self = .madvise
+                case "never": self = .never
+                case "unavailable": self = .unavailable
+                default: return nil
+                }
+            }
+
+            /// The name the kernel uses for the mode.
+            var kernelName: String {
+                switch self {
+                case .always: return "always"
+                case .madvise: return "madvise"
+                case .never: return "never"
+                case .unavailable: return "unavailable"
+                }
+            }
         }
 
         public let mode: Mode
@@ -27,7 +49,7 @@ extension PageSize {
         /// The `enabled` mode alone (one file read): what an allocation needs to know.
         static func readMode() -> Mode {
             guard let enabled = Kernel.readText("\(root)/enabled") else { return .unavailable }
-            return Mode(rawValue: selected(enabled)) ?? .unavailable
+            return Mode(kernelName: selected(enabled)) ?? .unavailable
         }
 
         /// The settings now.
@@ -36,15 +58,15 @@ extension PageSize {
                 return PageSize.TransparentHugePages(mode: .unavailable, defrag: "", pageByteCount: 0)
             }
             return PageSize.TransparentHugePages(
-                mode: Mode(rawValue: selected(enabled)) ?? .unavailable,
+                mode: Mode(kernelName: selected(enabled)) ?? .unavailable,
                 defrag: Kernel.readText("\(root)/defrag").map(selected) ?? "",
                 pageByteCount: Kernel.readInt("\(root)/hpage_pmd_size") ?? (2 << 20))
         }
 
-        /// Whether `MADV_HUGEPAGE` regions can get huge pages.
-        public var isUsable: Bool { mode == .always || mode == .madvise }
+        /// Whether `MADV_HUGEPAGE` regions can get huge pages (public as `mode == .always || mode == .madvise`).
+        package var isUsable: Bool { mode == .always || mode == .madvise }
 
-        public var description: String { "THP enabled=\(mode.rawValue) defrag=\(defrag)" }
+        public var description: String { "THP enabled=\(mode.kernelName) defrag=\(defrag)" }
 
         /// "always [madvise] never" → "madvise".
         static func selected(_ text: String) -> String {

@@ -35,14 +35,16 @@ public struct MappingDetails: Sendable, Hashable, CustomStringConvertible {
     /// The mapped file, for file mappings.
     public var filePath: String?
     /// For a blocked buffer (a team's placement): the nodes its consecutive blocks are bound to,
-    /// with their byte ranges from the start of the mapping. Empty otherwise.
-    public var blocks: [Block] = []
+    /// with their byte ranges from the start of the mapping. Empty otherwise. Shown in the
+    /// description; public as the allocating team's `schedule(for: buffer).parts` (each member's
+    /// node and pages, of `pageBytes`).
+    package var blocks: [Block] = []
 
     /// One block of a blocked buffer.
-    public struct Block: Sendable, Hashable, CustomStringConvertible {
-        public let node: Int
-        public let bytes: Range<Int>
-        public var description: String { "\(bytes) on node \(node)" }
+    package struct Block: Sendable, Hashable, CustomStringConvertible {
+        package let node: Int
+        package let bytes: Range<Int>
+        package var description: String { "\(bytes) on node \(node)" }
     }
 
     init(

@@ -25,29 +25,29 @@
 /// the allocator goes, and later frees unmap directly, so no mapping outlives both its buffer and
 /// its allocator.
 public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
-    public typealias Failure = MmapError
 
     @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
 
-    /// How buffers are mapped.
-    public struct Options: Sendable {
+    /// How buffers are mapped: the parameters of ``init(pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``,
+    /// held by the engine (package-only: the initializer's parameters are the one public spelling).
+    package struct Options: Sendable {
         /// The page size asked for.
-        public var pageSize: PageSize
+        package var pageSize: PageSize
         /// What to do when it cannot be had.
-        public var fallback: MmapAllocator.Fallback
+        package var fallback: MmapAllocator.Fallback
         /// How pages are faulted in before a buffer is returned.
-        public var populate: PopulateMode
+        package var populate: PopulateMode
         /// `mlock` the pages (fails with ``MmapError/memoryLockLimit(byteCount:limit:errno:)``
         /// beyond `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`).
-        public var lock: Bool
+        package var lock: Bool
         /// Keep up to this many bytes of freed mappings to hand out again (0: no pool). Repeated
         /// allocate/free of large buffers then reuses mappings whose pages are already faulted in.
-        public var reusePoolBytes: Int
+        package var reusePoolBytes: Int
         /// Called (on the allocating thread) whenever a request is served with another page size.
-        public var onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)?
+        package var onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)?
 
-        public init(
+        package init(
             pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict, populate: PopulateMode = .none,
             lock: Bool = false, reusePoolBytes: Int = 0, onFallback: (@Sendable (MmapAllocator.FallbackEvent) -> Void)? = nil
         ) {
@@ -63,11 +63,20 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
     let engine: MappingEngine
 
     /// An allocator mapping with `options`.
-    public init(_ options: Options) {
+    package init(_ options: Options) {
         engine = MappingEngine(options: options, placement: nil)
     }
 
-    /// An allocator mapping `pageSize` pages (see ``Options`` for the other parameters).
+    /// An allocator mapping `pageSize` pages.
+    ///
+    /// - `fallback`: what to do when `pageSize` cannot be had.
+    /// - `populate`: how pages are faulted in before a buffer is returned.
+    /// - `lock`: `mlock` the pages (fails with ``MmapError/memoryLockLimit(byteCount:limit:errno:)``
+    ///   beyond `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`).
+    /// - `reusePoolBytes`: keep up to this many bytes of freed mappings to hand out again (0: no
+    ///   pool); repeated allocate/free of large buffers then reuses mappings already faulted in.
+    /// - `onFallback`: called (on the allocating thread) whenever a request is served with
+    ///   another page size.
     public convenience init(
         pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
@@ -84,7 +93,7 @@ public final class MmapAllocator: UnmanagedMemoryAllocator, Sendable {
     }
 
     /// The options this allocator maps with.
-    public var options: Options { engine.options }
+    package var options: Options { engine.options }
 
     public var supportsIndividualDeallocation: Bool { true }
 
@@ -156,7 +165,7 @@ extension MmapAllocator {
 
 extension MmapAllocator {
     /// A request served with another page size than asked for, as reported to
-    /// `MmapAllocator.Options.onFallback`.
+    /// the allocator's `onFallback`.
     public struct FallbackEvent: Sendable, Hashable, CustomStringConvertible {
         public let requested: PageSize
         public let obtained: PageSize

@@ -5,7 +5,7 @@ import ZiggyKernel
 /// gave one, and a message that says what to do about it.
 ///
 /// Thrown (typed) by ``MmapAllocator``, ``NumaAllocator``, ``FileMapping``,
-/// ``HugePageReservation`` and ``ThreadPinning``. Requests the core's typed API rejects before any
+/// ``HugePageReservation`` and ``Team``. Requests the core's typed API rejects before any
 /// mapping is attempted (a negative count, an overflowing size, a bad alignment) arrive as
 /// ``request(_:)``. When an allocation throws, nothing is left behind: no mapping, no lock, no
 /// reservation, no statistics change.

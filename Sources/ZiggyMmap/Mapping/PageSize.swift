@@ -16,8 +16,8 @@ public enum PageSize: Hashable, Sendable, CaseIterable, CustomStringConvertible 
     /// hugetlb 1 GiB pages (`MAP_HUGETLB | MAP_HUGE_1GB`).
     case huge1GiB
 
-    /// The system's base page size in bytes.
-    public static var basePageByteCount: Int { KernelConstants.basePageByteCount }
+    /// The system's base page size in bytes (public as `PageSize.base.byteCount`).
+    package static var basePageByteCount: Int { KernelConstants.basePageByteCount }
 
     /// Bytes per page. For `transparentHuge` this is the PMD size (2 MiB on x86_64 and arm64 with
     /// 4 KiB base pages), the unit the kernel promotes to.
@@ -43,7 +43,7 @@ public enum PageSize: Hashable, Sendable, CaseIterable, CustomStringConvertible 
 
     /// The page size whose `byteCount` is `bytes` among the kernel's page kinds, if any; THP is
     /// never inferred from a size alone.
-    public init?(hugeTLBByteCount bytes: Int) {
+    package init?(hugeTLBByteCount bytes: Int) {
         switch bytes {
         case 2 << 20: self = .huge2MiB
         case 1 << 30: self = .huge1GiB

@@ -16,11 +16,13 @@ public struct NodeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral, 
 
     public var isEmpty: Bool { nodes.isEmpty }
     public var count: Int { nodes.count }
-    public var first: Int? { nodes.first }
-    public var max: Int? { nodes.last }
-    public func contains(_ node: Int) -> Bool { nodes.contains(node) }
+    /// The smallest node (public as Sequence's `min()`).
+    package var first: Int? { nodes.first }
+    /// The largest node (public as Sequence's `max()`).
+    package var max: Int? { nodes.last }
     public func makeIterator() -> IndexingIterator<[Int]> { nodes.makeIterator() }
-    public var array: [Int] { nodes }
+    /// The nodes, ascending (public as `Array(set)`).
+    package var array: [Int] { nodes }
     /// Whether every node of `self` is in `other`.
     public func isSubset(of other: NodeSet) -> Bool { nodes.allSatisfy(other.contains) }
     /// The nodes in both sets.
@@ -42,10 +44,11 @@ public struct NodeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral, 
 
     /// The most numbers one parsed range may name (the kernel's node and CPU limits are far
     /// below it): bounds the memory a hostile range such as "0-9223372036854775807" could ask for.
-    public static let maximumParsedRange = 1 << 16
+    package static let maximumParsedRange = 1 << 16
 
     /// Parses sysfs list syntax ("0-3,6"); nil on malformed text or a range of more than
-    /// ``maximumParsedRange`` numbers.
+    /// 65 536 numbers (the kernel's node and CPU limits are far below it: the bound keeps a hostile
+    /// range such as "0-9223372036854775807" from asking for unbounded memory).
     public init?(parsing text: some StringProtocol) {
         var result: [Int] = []
         let trimmed = text.split(whereSeparator: { $0 == "\n" || $0 == " " }).joined()

@@ -25,8 +25,6 @@ import ZiggyKernel
 /// for a policy that names no node, and ``MmapError/numaUnavailable(_:)`` when the kernel lacks
 /// NUMA or the mode.
 public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
-    public typealias Failure = MmapError
-
     @_spi(AllocatorImplementation)
     public static func failure(forInvalidRequest error: AllocationError) -> MmapError { .request(error) }
 
@@ -35,7 +33,8 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     public let policy: NumaPolicy
     let engine: MappingEngine
 
-    /// An allocator placing pages by `policy`. See ``MmapAllocator/Options`` for the rest.
+    /// An allocator placing pages by `policy`; the other parameters are those of
+    /// ``MmapAllocator/init(pageSize:fallback:populate:lock:reusePoolBytes:onFallback:)``.
     public init(
         policy: NumaPolicy, pageSize: PageSize = .base, fallback: MmapAllocator.Fallback = .strict,
         populate: PopulateMode = .none, lock: Bool = false, reusePoolBytes: Int = 0,
@@ -89,7 +88,7 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
     /// ``Team/forEachChunk(of:_:)`` hands each member exactly its parts.
     ///
     /// `populate: .none` leaves the first touch to the members (for base pages; hugetlb blocks are
-    /// always populated). The buffer's ``MappingDetails/blocks`` and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
+    /// always populated). ``Team/schedule(for:)`` and ``UnmanagedBuffer/placement(elements:maximumSamples:)``
     /// show where each block is.
     init(
         blockedFor team: Team, memoryNodes: NodeSet? = nil, pageSize: PageSize = .base,
@@ -138,8 +137,9 @@ public final class NumaAllocator: UnmanagedMemoryAllocator, Sendable {
         }
     }
 
-    /// The options buffers are mapped with (population may be raised to `.kernel`, see above).
-    public var options: MmapAllocator.Options { engine.options }
+    /// The options buffers are mapped with (population may be raised to `.kernel`, see above;
+    /// a buffer's ``MappingDetails/populate`` says how it was populated).
+    package var options: MmapAllocator.Options { engine.options }
 
     public var supportsIndividualDeallocation: Bool { true }
 

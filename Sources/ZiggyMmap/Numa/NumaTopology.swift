@@ -14,10 +14,12 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
         /// `MemTotal` / `MemFree` of the node (bytes).
         public let memoryTotal: Int
         public let memoryFree: Int
-        /// hugetlb pages of the node, by page size: (total, free).
-        public let hugePages: [PageSize: HugePageCount]
-        /// Distances to every node, indexed by node id position in ``NumaTopology/nodes`` (10 = local).
-        public let distances: [Int]
+        /// hugetlb pages of the node, by page size: (total, free). Shown in the description; public
+        /// as `HugePageReservation.Pool.read(size)?.nodes.first { $0.node == id }`.
+        let hugePages: [PageSize: HugePageCount]
+        /// Distances to every node, indexed by node id position in ``NumaTopology/nodes`` (10 = local);
+        /// public as ``NumaTopology/distance(from:to:)``.
+        package let distances: [Int]
 
         public var description: String {
             let huge = hugePages.sorted { $0.key.byteCount < $1.key.byteCount }
@@ -27,10 +29,10 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Pages of one hugetlb size on one node.
-    public struct HugePageCount: Sendable, Hashable {
-        public let total: Int
-        public let free: Int
+    /// Pages of one hugetlb size on one node (public as ``HugePageReservation/Pool/nodes``).
+    struct HugePageCount: Sendable, Hashable {
+        let total: Int
+        let free: Int
     }
 
     /// Online nodes, ascending.
@@ -45,32 +47,34 @@ public struct NumaTopology: Sendable, Hashable, CustomStringConvertible {
     /// --membind` sets a memory policy instead, which ``NumaTopology/Binding/threadPolicy`` reports.
     public let allowedNodes: NodeSet
 
-    /// Nodes with at least one CPU this thread may run on.
-    public var nodesWithAllowedCPUs: NodeSet {
+    /// Nodes with at least one CPU this thread may run on (public as
+    /// ``NumaTopology/Binding/cpuNodes``).
+    package var nodesWithAllowedCPUs: NodeSet {
         let allowed = Set(allowedCPUs)
         return NodeSet(nodes.filter { $0.cpus.contains(where: allowed.contains) }.map(\.id))
     }
 
     /// Whether the process runs restricted to part of the machine (fewer CPUs or memory nodes than
-    /// the host has).
-    public var isRestricted: Bool {
+    /// the host has). Public as ``NumaTopology/Binding/isRestricted``, which also counts an
+    /// inherited memory policy.
+    package var isRestricted: Bool {
         allowedCPUs.count < nodes.reduce(0) { $0 + $1.cpus.count } || !nodeIDs.isSubset(of: allowedNodes)
     }
 
-    /// The node ids.
-    public var nodeIDs: NodeSet { NodeSet(nodes.map(\.id)) }
+    /// The node ids (public as `NodeSet(topology.nodes.map(\.id))`).
+    package var nodeIDs: NodeSet { NodeSet(nodes.map(\.id)) }
     /// Nodes that have memory (allocation targets).
     public var nodesWithMemory: NodeSet { NodeSet(nodes.filter { $0.memoryTotal > 0 }.map(\.id)) }
-    /// The node with id `id`.
-    public func node(_ id: Int) -> Node? { nodes.first { $0.id == id } }
+    /// The node with id `id` (public as `topology.nodes.first { $0.id == id }`).
+    package func node(_ id: Int) -> Node? { nodes.first { $0.id == id } }
     /// Distance between two nodes (10 = local), from sysfs.
     public func distance(from a: Int, to b: Int) -> Int? {
         guard let from = node(a), let index = nodes.firstIndex(where: { $0.id == b }), index < from.distances.count
         else { return nil }
         return from.distances[index]
     }
-    /// The node a CPU belongs to.
-    public func node(ofCPU cpu: Int) -> Int? { nodes.first { $0.cpus.contains(cpu) }?.id }
+    /// The node a CPU belongs to (public as `topology.nodes.first { $0.cpus.contains(cpu) }?.id`).
+    package func node(ofCPU cpu: Int) -> Int? { nodes.first { $0.cpus.contains(cpu) }?.id }
 
     public var description: String {
         "\(nodes.count) NUMA node(s)\(isNumaAvailable ? "" : " (NUMA unavailable)"):\n"

@@ -5,14 +5,16 @@ import ZiggyKernel
 ///
 /// Thread counts follow the library's one rule: below 1 is ``MmapError/invalidArgument(_:)``.
 ///
-/// Work on a node from many threads is a ``Team``'s (`Team(perNode:nodes:)`); the CPUs the thread
-/// may use are ``NumaTopology/allowedCPUs``.
-public enum ThreadPinning {
+/// Package-only since 1.0: work on a node is a ``Team``'s (`Team(perNode: 1, nodes: [node]).run { … }`
+/// runs a body on one thread pinned to the node, which `withCurrentThread(pinnedTo:_:)` did on the
+/// calling thread); a member's CPU is ``Team/Member/cpu``; the CPUs the thread may use are
+/// ``NumaTopology/allowedCPUs``. Teams and population use the helpers here.
+package enum ThreadPinning {
     /// The most threads a team or a population starts.
     static let maximumThreads = 1024
 
     /// The CPU the calling thread runs on now (`sched_getcpu`); -1 when the kernel cannot say.
-    public static var currentCPU: Int { Kernel.currentCPU() }
+    package static var currentCPU: Int { Kernel.currentCPU() }
 
     /// The CPUs the calling thread may run on, as the kernel reports them now.
     static func currentAffinity() throws(MmapError) -> [Int] {
@@ -27,7 +29,7 @@ public enum ThreadPinning {
     ///
     /// Throws ``MmapError/unknownNode(_:available:)`` for a node without CPUs, and
     /// ``MmapError/invalidArgument(_:)`` when none of the node's CPUs is allowed to this thread.
-    public static func withCurrentThread<R: ~Copyable>(
+    package static func withCurrentThread<R: ~Copyable>(
         pinnedTo node: Int, _ body: () throws(MmapError) -> R
     ) throws(MmapError) -> R {
         let pinned = try pinCurrentThread(to: node)
@@ -37,7 +39,7 @@ public enum ThreadPinning {
 
     /// Pins the calling thread to `node`'s CPUs (those it may use) until the returned value
     /// ends, which restores the previous affinity. Must end on the thread that created it.
-    public static func pinCurrentThread(to node: Int) throws(MmapError) -> ThreadPinning.Pinned {
+    package static func pinCurrentThread(to node: Int) throws(MmapError) -> ThreadPinning.Pinned {
         let previous = try currentAffinity()
         let cpus = try cpus(of: node, within: AllowedCPUs.current() ?? previous)
         if case .failure(let error) = Kernel.setAffinity(cpus) {
@@ -66,8 +68,8 @@ public enum ThreadPinning {
 extension ThreadPinning {
     /// A thread pinned to a node's CPUs; restores the thread's previous affinity when it ends.
     /// Must end on the thread that created it.
-    public struct Pinned: ~Copyable {
-        public let node: Int
+    package struct Pinned: ~Copyable {
+        package let node: Int
         let previous: [Int]
 
         init(node: Int, previous: [Int]) {

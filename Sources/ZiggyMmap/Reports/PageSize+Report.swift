@@ -50,11 +50,6 @@ extension PageSize {
             return transparentHugeBytes > 0 ? .transparentHuge : .base
         }
 
-        /// Fraction of resident bytes backed by transparent huge pages (0 when nothing is resident).
-        public var transparentHugeFraction: Double {
-            residentBytes == 0 ? 0 : Double(transparentHugeBytes) / Double(residentBytes)
-        }
-
         public var description: String {
             guard let obtained = obtainedPageSize else { return "not mapped" }
             var text = "\(obtained): resident \(residentBytes) B"

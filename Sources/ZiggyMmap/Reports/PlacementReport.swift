@@ -20,10 +20,10 @@ public struct PlacementReport: Sendable, Hashable, CustomStringConvertible {
     /// buffers (at a jittered offset, so interleaving patterns do not alias).
     public let queriedPages: Int
 
-    /// Whether only a sample of the pages was queried.
-    public var isSampled: Bool { queriedPages < totalPages }
-    /// Queried pages that are resident.
-    public var presentPages: Int { pagesPerNode.values.reduce(0, +) }
+    /// Whether only a sample of the pages was queried (public as `queriedPages < totalPages`).
+    package var isSampled: Bool { queriedPages < totalPages }
+    /// Queried pages that are resident (public as `pagesPerNode.values.reduce(0, +)`).
+    package var presentPages: Int { pagesPerNode.values.reduce(0, +) }
     /// Nodes holding at least one queried page, ascending.
     public var nodes: NodeSet { NodeSet(pagesPerNode.filter { $0.value > 0 }.keys) }
     /// The share of present pages on `node` (0 when nothing is present).

@@ -74,22 +74,42 @@ extension Team {
     /// allocated it (kept with the mapping: nothing is recomputed or read), else this team's
     /// schedule for the page size the buffer obtained.
     public func schedule<T>(for buffer: borrowing UnmanagedBuffer<T>) -> Team.Schedule {
+        schedule(for: buffer, granule: 1)
+    }
+
+    /// ``schedule(for:)`` with every cut also on a multiple of `granule` bytes (1 for flat
+    /// buffers; a grid's row or plane bytes for its blocks): the schedule the buffer's pages were
+    /// bound with when this team allocated it with that granule, else this team's schedule for
+    /// the page size the buffer obtained.
+    func schedule<T>(for buffer: borrowing UnmanagedBuffer<T>, granule: Int) -> Team.Schedule {
         let record = MappingRecord.of(buffer)
-        if let mapping = record?.mapping, let blocks = mapping.schedule, mapping.scheduleTeam == ObjectIdentifier(self) {
+        if let mapping = record?.mapping, let blocks = mapping.schedule, mapping.scheduleTeam == ObjectIdentifier(self),
+            blocks.parts.allSatisfy({ $0.elements.lowerBound % granule == 0 })
+        {
             return blocks.retyped(count: buffer.count, stride: MemoryLayout<T>.stride)
         }
         // Another team's blocked buffer: this team's members over the nodes its blocks are on.
         let blockNodes = record?.mapping.schedule.map { NodeSet($0.parts.map(\.node)) }
-        return schedule(T.self, count: buffer.count, pageSize: record?.mapping.obtained ?? .base, memoryNodes: blockNodes)
+        return schedule(
+            T.self, count: buffer.count, pageSize: record?.mapping.obtained ?? .base, memoryNodes: blockNodes,
+            granule: granule)
     }
 
-    /// Runs `work(member, range)` for every part, each part on the member that owns it.
+    /// Runs `work(member, range)` for every non-empty part, each part on the member that owns it.
     func forEachPart<E: Error>(_ schedule: Team.Schedule, _ work: @Sendable (Member, Range<Int>) throws(E) -> Void) throws(E) {
-        let byMember = Dictionary(grouping: schedule.parts, by: \.member)
+        try forEachPiece(schedule.parts.filter { !$0.elements.isEmpty }, owner: \.member) { (member, part) throws(E) in
+            try work(member, part.elements)
+        }
+    }
+
+    /// Runs `work(member, piece)` for every piece (a part of a buffer, a block of a grid), each
+    /// on the member that owns it, in order: the one grouping of work by member.
+    func forEachPiece<Piece: Sendable, E: Error>(
+        _ pieces: [Piece], owner: (Piece) -> Int, _ work: @Sendable (Member, Piece) throws(E) -> Void
+    ) throws(E) {
+        let byMember = Dictionary(grouping: pieces, by: owner)
         try run { (member: Member) throws(E) in
-            for part in byMember[member.index] ?? [] where !part.elements.isEmpty {
-                try work(member, part.elements)
-            }
+            for piece in byMember[member.index] ?? [] { try work(member, piece) }
         }
     }
 }

@@ -5,7 +5,7 @@
 // pages. The grid's shape is the caller's; only where it is cut is the team's.
 extension Team {
     /// One member's block of a grid: whole indices of the grid's slowest dimension
-    /// (``Grid/Layout/slowestDimension``), on one node.
+    /// (the first in row-major order, the last in column-major), on one node.
     public struct Block: Sendable, Hashable, CustomStringConvertible {
         /// The member that owns it (writes it in ``Team/forEachBlock(of:_:)``, touched it first).
         public let member: Int
@@ -75,20 +75,7 @@ extension Team {
     public func blocks<T>(of grid: borrowing Grid<T>) -> [Block] {
         let layout = grid.layout
         let slab = layout.strides[layout.slowestDimension]
-        let slabBytes = Self.slabBytes(layout)
-        let record = MappingRecord.of(grid.buffer)
-        let schedule: Schedule
-        if let mapping = record?.mapping, let blocks = mapping.schedule, mapping.scheduleTeam == ObjectIdentifier(self),
-            blocks.parts.allSatisfy({ $0.elements.lowerBound % slabBytes == 0 })
-        {
-            schedule = blocks.retyped(count: layout.count, stride: MemoryLayout<T>.stride)
-        } else {
-            let blockNodes = record?.mapping.schedule.map { NodeSet($0.parts.map(\.node)) }
-            schedule = self.schedule(
-                T.self, count: layout.count, pageSize: record?.mapping.obtained ?? .base, memoryNodes: blockNodes,
-                granule: slabBytes)
-        }
-        return schedule.parts.map { part in
+        return schedule(for: grid.buffer, granule: Self.slabBytes(layout)).parts.map { part in
             Block(
                 member: part.member, node: part.node,
                 indices: part.elements.lowerBound / slab..<(part.elements.upperBound + slab - 1) / slab,
@@ -163,10 +150,7 @@ extension Team {
 
     /// Runs `work(member, block)` for every non-empty block, each on the member that owns it.
     private func forEachBlock<E: Error>(_ blocks: [Block], _ work: @Sendable (Member, Block) throws(E) -> Void) throws(E) {
-        let byMember = Dictionary(grouping: blocks.filter { !$0.indices.isEmpty }, by: \.member)
-        try run { (member: Member) throws(E) in
-            for block in byMember[member.index] ?? [] { try work(member, block) }
-        }
+        try forEachPiece(blocks.filter { !$0.indices.isEmpty }, owner: \.member, work)
     }
 
     /// Bytes of one index of the slowest dimension (a padded row, or a plane): the unit a grid's

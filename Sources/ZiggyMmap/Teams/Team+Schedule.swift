@@ -27,11 +27,11 @@ extension Team {
         public let parts: [Part]
         /// The page size the boundaries follow.
         public let pageBytes: Int
-        /// Elements scheduled.
-        public let count: Int
+        /// Elements scheduled (public as the count of the buffer scheduled).
+        package let count: Int
 
-        /// The parts member `member` works on, ascending.
-        public func parts(of member: Int) -> [Part] { parts.filter { $0.member == member } }
+        /// The parts member `member` works on, ascending (public as `parts.filter { $0.member == member }`).
+        package func parts(of member: Int) -> [Part] { parts.filter { $0.member == member } }
 
         /// Consecutive pages bound to one node: what `mbind` gets, one call per run.
         var nodeRuns: [(node: Int, pages: Range<Int>)] {
@@ -71,8 +71,8 @@ extension Team {
         /// lcm(pageBytes, granule) / pageBytes, or `totalPages` (one unit for everything) when the
         /// multiple is larger than the buffer or overflows.
         static func pagesPerUnit(pageBytes: Int, granule: Int, totalPages: Int) -> Int {
-            func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
-            let (unitBytes, overflow) = (pageBytes / gcd(pageBytes, granule)).multipliedReportingOverflow(by: granule)
+            let (unitBytes, overflow) = (pageBytes / greatestCommonDivisor(pageBytes, granule)).multipliedReportingOverflow(
+                by: granule)
             return overflow ? totalPages : min(unitBytes / pageBytes, totalPages)
         }
 
@@ -158,8 +158,9 @@ extension Team {
 }
 
 extension Team {
-    /// How this team divides `count` elements of `type` on pages of `pageSize` (see ``Team/Schedule``).
-    public func schedule<T>(
+    /// How this team divides `count` elements of `type` on pages of `pageSize` (see ``Team/Schedule``);
+    /// public as ``schedule(for:)`` of the buffer the team allocated.
+    package func schedule<T>(
         _ type: T.Type, count: Int, pageSize: PageSize = .base,
         memoryNodes: NodeSet? = nil
     ) -> Team.Schedule {

@@ -53,16 +53,16 @@ public final class Team: @unchecked Sendable {
         /// This member's position among the members on its node, and how many there are.
         public let indexOnNode: Int
         public let membersOnNode: Int
-        /// The team's size.
-        public let teamSize: Int
+        /// The team's size (public as `team.members.count`).
+        package let teamSize: Int
 
         public var description: String { "member \(index)/\(teamSize) on cpu \(cpu) (node \(node))" }
     }
 
     /// The members, by index.
     public let members: [Member]
-    /// The nodes the members are on, ascending.
-    public let nodes: NodeSet
+    /// The nodes the members are on, ascending (public as `NodeSet(team.members.map(\.node))`).
+    package let nodes: NodeSet
     /// The topology as the team was created: its schedules and its blocked buffers' placement use
     /// this snapshot (read once, at creation), never sysfs again.
     let topology: NumaTopology
@@ -147,8 +147,8 @@ public final class Team: @unchecked Sendable {
         if let pinnedCreator { AllowedCPUs.unpin(pinnedCreator) }
     }
 
-    /// The number of members.
-    public var count: Int { members.count }
+    /// The number of members (public as `members.count`).
+    package var count: Int { members.count }
 
     /// Runs `body` on every member at once — member 0 on the calling thread — and returns when all
     /// have finished; then rethrows the error of the lowest-numbered member that threw, if any.

@@ -174,7 +174,7 @@ extension MisuseSuite {
             let label = ".parallel(threads: \(threads))"
             for kind in ["mmap", "mmap-thp", "mmap-pooled", "numa-bind0"] {
                 Hostile.tried(
-                    kind == "numa-bind0" ? .numaInit : kind == "mmap-pooled" ? .mmapInitOptions : .mmapInit,
+                    kind == "numa-bind0" ? .numaInit : .mmapInit,
                     "\(kind) populate \(label)")
                 let process = ProcessState.capture()
                 let outcome: (MmapError?, MisuseState, MisuseState)
@@ -185,7 +185,7 @@ extension MisuseSuite {
                         MmapAllocator(pageSize: .transparentHuge, populate: .parallel(threads: threads)), bytes)
                 case "mmap-pooled":
                     outcome = Self.populateOnce(
-                        MmapAllocator(.init(populate: .parallel(threads: threads), reusePoolBytes: 64 * MiB)), bytes)
+                        MmapAllocator(populate: .parallel(threads: threads), reusePoolBytes: 64 * MiB), bytes)
                 default:
                     outcome = Self.populateOnce(try NumaAllocator(policy: .bind([0]), populate: .parallel(threads: threads)), bytes)
                 }
@@ -238,14 +238,8 @@ extension MisuseSuite {
             let mapped = 4096 * 4
             Hostile.tried(.mmapInit, "reusePoolBytes: \(capacity)")
             Hostile.tried(.numaInit, "reusePoolBytes: \(capacity)")
-            Hostile.tried(.mmapOptionsInit, "reusePoolBytes: \(capacity)")
-            Hostile.tried(.mmapInitOptions, "Options(reusePoolBytes: \(capacity))")
-            let options = MmapAllocator.Options(reusePoolBytes: capacity)
-            #expect(options.reusePoolBytes == capacity)
             let process = ProcessState.capture()
-            for allocator in [MmapAllocator(reusePoolBytes: capacity), MmapAllocator(options)] {
-                try Self.exercisePool(allocator, capacity: capacity, bytes: bytes, mapped: mapped)
-            }
+            try Self.exercisePool(MmapAllocator(reusePoolBytes: capacity), capacity: capacity, bytes: bytes, mapped: mapped)
             let numa = try NumaAllocator(policy: .bind([0]), reusePoolBytes: capacity)
             try Self.exercisePool(numa, capacity: capacity, bytes: bytes, mapped: mapped)
             process.expectNothingLeft(lengths: [mapped], "reusePoolBytes \(capacity)")
@@ -586,7 +580,6 @@ extension MisuseSuite {
         )
         func valueEntryPoints() {
             for bytes in integerBoundaries + [4096, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, GiB - 1, GiB, GiB + 1, 4 << 20] {
-                Hostile.tried(.pageSizeInit, "hugeTLBByteCount: \(bytes)")
                 let size = PageSize(hugeTLBByteCount: bytes)
                 #expect(
                     size == (bytes == 2 * MiB ? .huge2MiB : bytes == GiB ? .huge1GiB : nil),
@@ -597,7 +590,7 @@ extension MisuseSuite {
                 .strict, .anySmaller, .fallback(to: []), .fallback(to: PageSize.allCases + PageSize.allCases),
                 .fallback(to: [.huge1GiB]), .fallback(to: [.base, .base]),
             ]
-            // chain(for:) and freePages(_:node:) are package-internal since 1.0 (the allocators and
+            // PageSize(hugeTLBByteCount:) (above), chain(for:) and freePages(_:node:) are package-internal since 1.0 (the allocators and
             // the shortage errors use them): tested here, not counted as public entry points.
             for policy in policies {
                 for size in PageSize.allCases {
@@ -618,8 +611,7 @@ extension MisuseSuite {
                 }
             }
             for raw in ["", " always", "ALWAYS", "[madvise]", "always [madvise] never", "never\n", "unavailable", "always"] {
-                Hostile.tried(.thpModeInit, "rawValue: \(raw.debugDescription)")
-                let mode = PageSize.TransparentHugePages.Mode(rawValue: raw)
+                let mode = PageSize.TransparentHugePages.Mode(kernelName: raw)
                 #expect(
                     mode == (raw == "always" ? .always : raw == "unavailable" ? .unavailable : nil),
                     "\(raw.debugDescription) → \(String(describing: mode))")

@@ -15,7 +15,7 @@ func transform(
     _ input: inout Grid<Complex<Double>>, into output: inout Grid<Complex<Double>>, sign: Int32, repeats: Int = 1
 ) -> Double {
     let (inLayout, outLayout) = (input.layout, output.layout)
-    precondition(inLayout.rank == 2 && inLayout.extents == outLayout.extents, "the grids must be 2-D, of one shape")
+    precondition(inLayout.extents.count == 2 && inLayout.extents == outLayout.extents, "the grids must be 2-D, of one shape")
     precondition(inLayout.order == .rowMajor && outLayout.order == .rowMajor, "FFTW's arrays are row-major")
     let (rows, columns) = (Int32(inLayout.extents[0]), Int32(inLayout.extents[1]))
     let (inLine, outLine) = (Int32(inLayout.leadingDimension), Int32(outLayout.leadingDimension))

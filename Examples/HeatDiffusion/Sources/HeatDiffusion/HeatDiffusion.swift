@@ -47,11 +47,11 @@ struct HeatDiffusion: ParsableCommand {
         } catch {
             throw MmapError.request(error)
         }
-        print("team: \(team.count) member(s) on node(s) \(team.nodes); grid \(layout)")
+        print("team: \(team.members.count) member(s) on node(s) \(NodeSet(team.members.map(\.node))); grid \(layout)")
         // Three versions of two grids each. Populating more than the host has would summon the
         // OOM killer rather than fail, so refuse up front (the library maps nothing it cannot touch).
-        if !noMemoryCheck, let available = memoryAvailable(), 6 * layout.byteCount > available {
-            let needed = 6 * layout.byteCount
+        if !noMemoryCheck, let available = memoryAvailable(), 6 * layout.count * MemoryLayout<Double>.stride > available {
+            let needed = 6 * layout.count * MemoryLayout<Double>.stride
             FileHandle.standardError.write(
                 Data("heat-diffusion: error: --size \(size) needs \(needed) B, MemAvailable is \(available) B\n".utf8))
             throw ExitCode.failure
@@ -94,7 +94,7 @@ struct HeatDiffusion: ParsableCommand {
             arrayNext = arrayCurrent
             start = ContinuousClock.now
             for _ in 0..<iterations {
-                sweep(&arrayNext, from: arrayCurrent, layout: layout, chunks: team.count)
+                sweep(&arrayNext, from: arrayCurrent, layout: layout, chunks: team.members.count)
                 swap(&arrayCurrent, &arrayNext)
             }
             best.array = min(best.array, seconds(ContinuousClock.now - start))
@@ -139,7 +139,9 @@ struct HeatDiffusion: ParsableCommand {
         for (k, line) in placement.description.split(separator: "\n").enumerated() {
             print("\(name) block \(k): \(line)")
         }
-        let (base, bytes) = grid.buffer.withUnsafeBufferPointer { (UInt(bitPattern: $0.baseAddress), grid.layout.byteCount) }
+        let (base, bytes) = grid.buffer.withUnsafeBufferPointer {
+            (UInt(bitPattern: $0.baseAddress), $0.count * MemoryLayout<Double>.stride)
+        }
         if let maps = NumaMapsView.read(start: base, byteCount: bytes) {
             print("\(name) numa_maps: \(maps)")
         } else {

@@ -70,7 +70,7 @@ struct ImageBlur: ParsableCommand {
         let megapixels = Double(pixels) / 1e6
         print(
             String(
-                format: "team (%d members, forEachBlock, 2 passes): best of %d %.2f ms, %.0f Mpixel/s", team.count, repeats,
+                format: "team (%d members, forEachBlock, 2 passes): best of %d %.2f ms, %.0f Mpixel/s", team.members.count, repeats,
                 best.team * 1e3, megapixels / best.team))
         print(
             String(

@@ -46,10 +46,10 @@ struct Stencil3D: ParsableCommand {
         } catch {
             throw MmapError.request(error)
         }
-        print("team: \(team.count) member(s) on node(s) \(team.nodes); grid \(layout)")
+        print("team: \(team.members.count) member(s) on node(s) \(NodeSet(team.members.map(\.node))); grid \(layout)")
         // Two grids and two naive arrays. Populating more than the host has would summon the OOM
         // killer rather than fail, so refuse up front.
-        let needed = 2 * layout.byteCount + 2 * size * size * size * MemoryLayout<Double>.stride
+        let needed = 2 * layout.count * MemoryLayout<Double>.stride + 2 * size * size * size * MemoryLayout<Double>.stride
         if !noMemoryCheck, let available = memoryAvailable(), needed > available {
             FileHandle.standardError.write(
                 Data("stencil-3d: error: --size \(size) needs \(needed) B, MemAvailable is \(available) B\n".utf8))
@@ -86,7 +86,7 @@ struct Stencil3D: ParsableCommand {
         let cells = Double(size * size * size)
         print(
             String(
-                format: "team (Grid, forEachBlock, %d members): %d sweeps in %.3f s (best of %d), %.1f Mcell/s", team.count,
+                format: "team (Grid, forEachBlock, %d members): %d sweeps in %.3f s (best of %d), %.1f Mcell/s", team.members.count,
                 iterations, best.team, rounds, cells * Double(iterations) / best.team / 1e6))
         print(
             String(

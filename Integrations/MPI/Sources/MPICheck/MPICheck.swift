@@ -210,7 +210,7 @@ check("threads: a team and parallel population on a rank never run outside the r
         guard Int(name) != nil else { continue }
         let line = readLines("/proc/self/task/\(name)/status").first { $0.hasPrefix("Cpus_allowed_list:") } ?? ""
         let cpus = NodeSet(parsing: line.dropFirst("Cpus_allowed_list:".count)) ?? []
-        if !Set(cpus.array).isSubset(of: allowed) { outside.append("thread \(name) on CPUs \(cpus)") }
+        if !Set(cpus).isSubset(of: allowed) { outside.append("thread \(name) on CPUs \(cpus)") }
     }
     withExtendedLifetime(team) {}
     _ = buffer.count

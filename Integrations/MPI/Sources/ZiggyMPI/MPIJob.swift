@@ -81,7 +81,7 @@ public final class MPIJob {
 
     /// The node this rank's memory goes to: its binding's node, or for a binding over several
     /// nodes the lowest of them (the one it is grouped with for huge-page reservations).
-    public var node: Int { binding.node ?? binding.nodes.first ?? 0 }
+    public var node: Int { binding.node ?? binding.nodes.min() ?? 0 }
 
     /// Waits until every rank arrives (collective).
     public func barrier() throws(MPIError) { try check(MPI_Barrier(world), "MPI_Barrier") }
