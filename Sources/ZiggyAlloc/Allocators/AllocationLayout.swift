@@ -50,3 +50,9 @@ struct AllocationLayout {
         return .exceedsAddressSpace(byteCount: bytes, limit: addressSpaceLimit)
     }
 }
+
+/// The greatest common divisor of two non-negative numbers (Euclid): a grid's padding step and
+/// a team's page-and-row unit in ZiggyMmap. Kept here, on every allocation's walk, rather than
+/// with the grid, so that a team's walk (which cuts in such units) does not cross the grid's file.
+@usableFromInline
+package func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }

@@ -135,8 +135,3 @@ extension Grid {
         }
     }
 }
-
-/// The greatest common divisor of two non-negative numbers (Euclid): a grid's padding step here,
-/// a team's page-and-row unit in ZiggyMmap.
-@usableFromInline
-package func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int { b == 0 ? a : greatestCommonDivisor(b, a % b) }
